@@ -1,0 +1,736 @@
+//! The compositor configuration: a TOML file, `/etc/palisade/config.toml` by
+//! default, with a copy of `assets/config.toml` compiled in as the fallback.
+//!
+//! The file is root-owned and trusted: it is where every application's
+//! identity (id, label, colour) comes from. Because a mistake here changes
+//! what the trusted panel tells the user, parsing is strict (unknown keys are
+//! errors) and every error names `file:line:column` so it can be fixed
+//! without guessing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use palisade_shortcuts::{Chord, Mods};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// Where the config is read from when `--config` is not given.
+pub const DEFAULT_PATH: &str = "/etc/palisade/config.toml";
+
+/// The shipped default config, compiled in.
+pub const EMBEDDED_DEFAULT: &str = include_str!("../../assets/config.toml");
+
+/// The identity given to clients of the public socket; no app may take it.
+pub const UNKNOWN_APP_ID: &str = "unknown";
+
+/// Environment variables the launcher sets itself: they carry the app's
+/// pre-connected socket, i.e. its identity, so the config may not override them.
+const RESERVED_ENV: [&str; 2] = ["WAYLAND_SOCKET", "WAYLAND_DISPLAY"];
+
+// Sanity limits: wl_keyboard.repeat_info takes i32, and nobody wants a key to
+// repeat after ten seconds or a thousand times a second.
+const MAX_REPEAT_DELAY_MS: u32 = 10_000;
+const MAX_REPEAT_RATE_HZ: u32 = 1_000;
+// Ids end up in log lines and socket names; keep them short.
+const MAX_ID_LEN: usize = 64;
+
+/// The whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Applications, in file order.
+    pub apps: Vec<AppConfig>,
+    /// Keyboard layout and repeat.
+    pub keyboard: KeyboardConfig,
+    /// Whether to open a public `WAYLAND_DISPLAY` socket.
+    pub public_socket: bool,
+    /// Privileged compositor shortcuts.
+    pub bindings: Bindings,
+}
+
+/// One launchable application and its identity.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Unique id, `[a-z0-9_-]+`, never `"unknown"`.
+    pub id: String,
+    /// Trusted label shown on the panel.
+    pub label: String,
+    /// Trusted colour shown on the panel, RGB.
+    pub color: [u8; 3],
+    /// Program and arguments, run without a shell; never empty.
+    pub command: Vec<String>,
+    /// Chord that launches the app.
+    pub shortcut: Option<Chord>,
+    /// Start with the session.
+    pub autostart: bool,
+    /// Extra environment variables, sorted by name.
+    pub env: Vec<(String, String)>,
+}
+
+/// XKB keymap names and key repeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyboardConfig {
+    /// XKB rules; empty means the XKB default.
+    pub rules: String,
+    /// XKB model; empty means the XKB default.
+    pub model: String,
+    /// XKB layout, `"us"` by default.
+    pub layout: String,
+    /// XKB variant; empty means none.
+    pub variant: String,
+    /// XKB options, e.g. `"ctrl:nocaps"`.
+    pub options: Option<String>,
+    /// Delay before a held key repeats.
+    pub repeat_delay_ms: u32,
+    /// Repeats per second; 0 disables repeat.
+    pub repeat_rate_hz: u32,
+}
+
+impl Default for KeyboardConfig {
+    fn default() -> Self {
+        KeyboardConfig {
+            rules: String::new(),
+            model: String::new(),
+            layout: "us".to_owned(),
+            variant: String::new(),
+            options: None,
+            repeat_delay_ms: 600,
+            repeat_rate_hz: 25,
+        }
+    }
+}
+
+/// The compositor's own privileged shortcuts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bindings {
+    /// Focus the next window (default `Super+Tab`).
+    pub focus_next: Chord,
+    /// Focus the previous window (default `Super+Shift+Tab`).
+    pub focus_prev: Chord,
+    /// Close the focused window (default `Super+Q`).
+    pub close: Chord,
+}
+
+impl Default for Bindings {
+    fn default() -> Self {
+        let logo = Mods {
+            logo: true,
+            ..Mods::NONE
+        };
+        let logo_shift = Mods {
+            shift: true,
+            ..logo
+        };
+        Bindings {
+            focus_next: Chord::new(logo, "Tab"),
+            focus_prev: Chord::new(logo_shift, "Tab"),
+            close: Chord::new(logo, "Q"),
+        }
+    }
+}
+
+/// Why the config could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Syntax or semantic error; `line` and `column` are 1-based.
+    #[error("{}:{line}:{column}: {reason}", path.display())]
+    Invalid {
+        /// The file (only used for messages).
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column, in characters.
+        column: usize,
+        /// What is wrong, on one line.
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Reads and parses the config file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses config text; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let cx = Cx { text, path };
+        // toml's Display adds a multi-line snippet; its bare message plus our
+        // own location keeps the error on one line.
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| cx.err(e.span().unwrap_or(0..0), e.message()))?;
+        let keyboard = raw.keyboard.unwrap_or_default().validate(&cx)?;
+        let binding_list = raw.bindings.unwrap_or_default().validate(&cx)?;
+        let [(_, focus_next, _), (_, focus_prev, _), (_, close, _)] = binding_list.clone();
+        let mut seen = Seen::default();
+        let apps = (raw.app.into_iter())
+            .map(|app| app.validate(&cx, &binding_list, &mut seen))
+            .collect::<Result<_, _>>()?;
+        Ok(Config {
+            apps,
+            keyboard,
+            public_socket: raw.public_socket,
+            bindings: Bindings {
+                focus_next,
+                focus_prev,
+                close,
+            },
+        })
+    }
+
+    /// The compiled-in default config. It is parsed by a unit test, so the
+    /// `expect` cannot fire in a released build.
+    pub fn embedded_default() -> Config {
+        Config::parse(EMBEDDED_DEFAULT, Path::new("<embedded default config>"))
+            .expect("the embedded default config is valid (checked by a unit test)")
+    }
+
+    /// The app with this id, if any.
+    pub fn app(&self, id: &str) -> Option<&AppConfig> {
+        self.apps.iter().find(|a| a.id == id)
+    }
+}
+
+/// What error construction needs: the text (for line numbers) and the path.
+struct Cx<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Cx<'_> {
+    fn err(&self, span: Range<usize>, reason: impl AsRef<str>) -> ConfigError {
+        let (line, column) = line_col(self.text, span.start);
+        // toml messages may span lines; keep "path:line:col: reason" on one.
+        let reason = reason.as_ref().trim().lines().map(str::trim);
+        ConfigError::Invalid {
+            path: self.path.to_owned(),
+            line,
+            column,
+            reason: reason.collect::<Vec<_>>().join("; "),
+        }
+    }
+
+    fn line_of(&self, span: &Range<usize>) -> usize {
+        line_col(self.text, span.start).0
+    }
+}
+
+/// `return Err(..)` at `span` with a formatted reason.
+macro_rules! bail {
+    ($cx:expr, $span:expr, $($reason:tt)+) => {
+        return Err($cx.err($span, format!($($reason)+)))
+    };
+}
+
+/// [`bail!`] unless `cond` holds.
+macro_rules! ensure {
+    ($cx:expr, $cond:expr, $span:expr, $($reason:tt)+) => {
+        if !$cond {
+            bail!($cx, $span, $($reason)+);
+        }
+    };
+}
+
+/// 1-based line and character column of byte `offset`. Never panics: offsets
+/// past the end are clamped, and columns count UTF-8 lead bytes, so an offset
+/// inside a character is harmless.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let mut end = offset.min(bytes.len());
+    // "Unexpected end of file" points past the final newline; report the end
+    // of the last line instead, where the admin will look for the mistake.
+    if end == bytes.len() && bytes.last() == Some(&b'\n') {
+        end -= 1;
+    }
+    let before = &bytes[..end];
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = 1 + before[line_start..]
+        .iter()
+        .filter(|&&b| b & 0xC0 != 0x80)
+        .count();
+    (line, column)
+}
+
+/// Parses `#rrggbb`.
+fn parse_color(s: &str) -> Option<[u8; 3]> {
+    let hex = s.strip_prefix('#')?;
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+    Some([byte(0)?, byte(2)?, byte(4)?])
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    public_socket: bool,
+    keyboard: Option<RawKeyboard>,
+    bindings: Option<RawBindings>,
+    #[serde(default)]
+    app: Vec<RawApp>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawKeyboard {
+    rules: Option<Spanned<String>>,
+    model: Option<Spanned<String>>,
+    layout: Option<Spanned<String>>,
+    variant: Option<Spanned<String>>,
+    options: Option<Spanned<String>>,
+    repeat_delay_ms: Option<Spanned<u32>>,
+    repeat_rate_hz: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBindings {
+    focus_next: Option<Spanned<String>>,
+    focus_prev: Option<Spanned<String>>,
+    close: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApp {
+    id: Spanned<String>,
+    label: Spanned<String>,
+    color: Spanned<String>,
+    command: Spanned<Vec<Spanned<String>>>,
+    shortcut: Option<Spanned<String>>,
+    #[serde(default)]
+    autostart: bool,
+    #[serde(default)]
+    env: BTreeMap<Spanned<String>, Spanned<String>>,
+}
+
+impl RawKeyboard {
+    fn validate(self, cx: &Cx<'_>) -> Result<KeyboardConfig, ConfigError> {
+        // Control characters (NUL above all) would break the C strings handed
+        // to xkbcommon; reject them here rather than fail at keymap time.
+        let text = |field: Option<Spanned<String>>, name: &str| match field {
+            Some(s) if s.get_ref().chars().any(char::is_control) => Err(cx.err(
+                s.span(),
+                format!("keyboard.{name} must not contain control characters"),
+            )),
+            other => Ok(other.map(Spanned::into_inner)),
+        };
+        let bounded = |field: Option<Spanned<u32>>, name: &str, max: u32| match field {
+            Some(v) if *v.get_ref() > max => {
+                Err(cx.err(v.span(), format!("keyboard.{name} must be at most {max}")))
+            }
+            other => Ok(other.map(Spanned::into_inner)),
+        };
+        let d = KeyboardConfig::default();
+        let delay = bounded(self.repeat_delay_ms, "repeat_delay_ms", MAX_REPEAT_DELAY_MS)?;
+        let rate = bounded(self.repeat_rate_hz, "repeat_rate_hz", MAX_REPEAT_RATE_HZ)?;
+        Ok(KeyboardConfig {
+            rules: text(self.rules, "rules")?.unwrap_or(d.rules),
+            model: text(self.model, "model")?.unwrap_or(d.model),
+            layout: text(self.layout, "layout")?.unwrap_or(d.layout),
+            variant: text(self.variant, "variant")?.unwrap_or(d.variant),
+            options: text(self.options, "options")?.or(d.options),
+            repeat_delay_ms: delay.unwrap_or(d.repeat_delay_ms),
+            repeat_rate_hz: rate.unwrap_or(d.repeat_rate_hz),
+        })
+    }
+}
+
+/// A binding's name, chord and, when it came from the file, its span.
+type BindingEntry = (&'static str, Chord, Option<Range<usize>>);
+
+impl RawBindings {
+    fn validate(self, cx: &Cx<'_>) -> Result<[BindingEntry; 3], ConfigError> {
+        let d = Bindings::default();
+        let mut list = [
+            ("focus_next", d.focus_next, self.focus_next),
+            ("focus_prev", d.focus_prev, self.focus_prev),
+            ("close", d.close, self.close),
+        ]
+        .map(|(name, chord, field)| (name, chord, field, None));
+        for (name, chord, field, span) in &mut list {
+            if let Some(s) = field {
+                *chord = Chord::parse(s.get_ref())
+                    .map_err(|e| cx.err(s.span(), format!("bindings.{name}: {e}")))?;
+                *span = Some(s.span());
+            }
+        }
+        let list = list.map(|(name, chord, _, span)| (name, chord, span));
+        // Two bindings on one chord would make one of them unreachable.
+        for (j, (name_j, chord_j, span_j)) in list.iter().enumerate() {
+            for (name_i, chord_i, span_i) in &list[..j] {
+                // Defaults never clash with each other, so at least one of
+                // the two came from the file; point at the later one.
+                let span = span_j.clone().or_else(|| span_i.clone()).unwrap_or(0..0);
+                let reason = format!("bindings.{name_j} and bindings.{name_i} are both {chord_j}");
+                ensure!(cx, !chord_i.conflicts_with(chord_j), span, "{reason}");
+            }
+        }
+        Ok(list)
+    }
+}
+
+/// What earlier apps claimed: id -> line, and (shortcut, app id, line).
+#[derive(Default)]
+struct Seen {
+    ids: HashMap<String, usize>,
+    shortcuts: Vec<(Chord, String, usize)>,
+}
+
+impl RawApp {
+    fn validate(
+        self,
+        cx: &Cx<'_>,
+        bindings: &[BindingEntry],
+        seen: &mut Seen,
+    ) -> Result<AppConfig, ConfigError> {
+        let (id, span) = (self.id.get_ref().clone(), self.id.span());
+        ensure!(cx, !id.is_empty(), span, "app id must not be empty");
+        let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+        let why = "may only contain a-z, 0-9, - and _";
+        ensure!(cx, id.chars().all(ok), span, "app id {id:?} {why}");
+        let why = format!("is longer than {MAX_ID_LEN} characters");
+        ensure!(cx, id.len() <= MAX_ID_LEN, span, "app id {id:?} {why}");
+        let why = "is reserved for clients of the public socket";
+        ensure!(cx, id != UNKNOWN_APP_ID, span, "app id {id:?} {why}");
+        if let Some(first) = seen.ids.get(&id) {
+            bail!(cx, span, "duplicate app id {id:?} (first on line {first})");
+        }
+        seen.ids.insert(id.clone(), cx.line_of(&span));
+
+        // The label is what the trusted panel shows; a blank one or control
+        // characters would let an app pass for another or for nothing.
+        let (label, span) = (self.label.get_ref(), self.label.span());
+        let ok = !label.trim().is_empty();
+        ensure!(cx, ok, span, "label must not be blank");
+        let ok = !label.chars().any(char::is_control);
+        ensure!(cx, ok, span, "label must not contain control characters");
+
+        let (color, span) = (self.color.get_ref(), self.color.span());
+        let Some(color) = parse_color(color) else {
+            bail!(cx, span, "color {color:?} is not of the form \"#rrggbb\"");
+        };
+
+        let span = self.command.span();
+        let command = self.command.into_inner();
+        let Some(program) = command.first() else {
+            bail!(cx, span, "command must not be empty");
+        };
+        let ok = !program.get_ref().trim().is_empty();
+        let why = "command must start with a program name";
+        ensure!(cx, ok, program.span(), "{why}");
+        // exec(2) takes C strings; a NUL would only fail at launch time.
+        for arg in &command {
+            let ok = !arg.get_ref().contains('\0');
+            ensure!(cx, ok, arg.span(), "command arguments must not contain NUL");
+        }
+        let command = command.into_iter().map(Spanned::into_inner).collect();
+
+        let shortcut = match self.shortcut {
+            None => None,
+            Some(s) => Some(validate_shortcut(cx, s, &id, bindings, seen)?),
+        };
+
+        let mut env = Vec::with_capacity(self.env.len());
+        for (k, v) in self.env {
+            let (name, span) = (k.get_ref(), k.span());
+            let mut chars = name.chars();
+            let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+            let ok =
+                chars.next().is_some_and(|c| word(c) && !c.is_ascii_digit()) && chars.all(word);
+            ensure!(
+                cx,
+                ok,
+                span,
+                "env name {name:?} is not [A-Za-z_][A-Za-z0-9_]*"
+            );
+            let ok = !RESERVED_ENV.contains(&name.as_str());
+            let why = "is set by the compositor: it carries the app's identity";
+            ensure!(cx, ok, span, "env {name} {why}");
+            let ok = !v.get_ref().contains('\0');
+            ensure!(cx, ok, v.span(), "env {name} must not contain NUL");
+            env.push((k.into_inner(), v.into_inner()));
+        }
+
+        Ok(AppConfig {
+            id,
+            label: self.label.into_inner(),
+            color,
+            command,
+            shortcut,
+            autostart: self.autostart,
+            env,
+        })
+    }
+}
+
+/// Parses app `id`'s shortcut and refuses one that another app or a binding
+/// already has: only one of them could ever fire.
+fn validate_shortcut(
+    cx: &Cx<'_>,
+    s: Spanned<String>,
+    id: &str,
+    bindings: &[BindingEntry],
+    seen: &mut Seen,
+) -> Result<Chord, ConfigError> {
+    let span = s.span();
+    let chord = match Chord::parse(s.get_ref()) {
+        Ok(chord) => chord,
+        Err(e) => bail!(cx, span, "shortcut: {e}"),
+    };
+    if let Some((name, _, _)) = bindings.iter().find(|(_, c, _)| c.conflicts_with(&chord)) {
+        bail!(cx, span, "shortcut {chord} is already the {name} binding");
+    }
+    let shortcuts = &mut seen.shortcuts;
+    if let Some((_, other, line)) = shortcuts.iter().find(|(c, ..)| c.conflicts_with(&chord)) {
+        let why = format!("is already used by app {other:?} (line {line})");
+        bail!(cx, span, "shortcut {chord} {why}");
+    }
+    shortcuts.push((chord.clone(), id.to_owned(), cx.line_of(&span)));
+    Ok(chord)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PATH: &str = "/etc/palisade/config.toml";
+
+    /// A valid five-line app table (id on line 2) followed by `$extra`.
+    macro_rules! app {
+        ($id:literal, $extra:literal) => {
+            concat!(
+                "[[app]]\nid = \"",
+                $id,
+                "\"\nlabel = \"L\"\ncolor = \"#102030\"\n",
+                "command = [\"x\"]\n",
+                $extra
+            )
+        };
+    }
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new(PATH))
+    }
+
+    /// Rejected configs: (text, line of the error, words the reason contains).
+    /// One case a line reads best, so rustfmt is told to leave the table be.
+    #[rustfmt::skip]
+    const REJECTED: &[(&str, usize, &str)] = &[
+        // Syntax and type errors.
+        ("public_socket = false\n\n[keyboard\nlayout = \"us\"\n", 3, ""),
+        ("public_socket = 3\n", 1, "boolean"),
+        ("[keyboard]\nlayout = \"us\n", 2, ""),
+        ("[keyboard]\nrepeat_rate_hz = -1\n", 2, "u32"),
+        ("[bindings]\nclose = 1\n", 2, "string"),
+        (concat!(app!("a", ""), "[[app]]\nid = \"b\"\nlabel = \"L\"\ncolor = 5\n"), 9, "string"),
+        // Unknown keys.
+        ("[[apps]]\nid = \"x\"\n", 1, "apps"),
+        (app!("a", "colour = \"#000000\"\n"), 6, "colour"),
+        ("[keyboard]\nlayout = \"us\"\nrepeat = 3\n", 3, "repeat"),
+        ("[bindings]\nlock = \"Super+L\"\n", 2, "lock"),
+        // A missing field names the app's table.
+        ("\n[[app]]\nid = \"a\"\nlabel = \"L\"\ncolor = \"#000000\"\n", 2, "command"),
+        // Ids.
+        (concat!("\n\n", app!("", "")), 4, "empty"),
+        (app!("Browser", ""), 2, "a-z"),
+        (app!("web browser", ""), 2, "a-z"),
+        (app!("unknown", ""), 2, "reserved"),
+        (app!("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", ""), 2, "longer"),
+        (concat!(app!("a", ""), app!("b", "\n"), app!("a", "")), 13, "duplicate app id \"a\" (first on line 2)"),
+        // Label and colour.
+        ("[[app]]\nid = \"a\"\nlabel = \" \"\ncolor = \"#000000\"\ncommand = [\"x\"]\n", 3, "label"),
+        ("[[app]]\nid = \"a\"\nlabel = \"L\"\n\ncolor = \"red\"\ncommand = [\"x\"]\n", 5, "#rrggbb"),
+        ("[[app]]\nid = \"a\"\nlabel = \"L\"\ncolor = \"#12345\"\ncommand = [\"x\"]\n", 4, "#rrggbb"),
+        ("[[app]]\nid = \"a\"\nlabel = \"L\"\ncolor = \"#gggggg\"\ncommand = [\"x\"]\n", 4, "#rrggbb"),
+        ("[[app]]\nid = \"a\"\nlabel = \"L\"\ncolor = \"#ééé\"\ncommand = [\"x\"]\n", 4, "#rrggbb"),
+        // Commands.
+        ("[[app]]\nid = \"a\"\nlabel = \"L\"\ncolor = \"#000000\"\ncommand = []\n", 5, "command must not be empty"),
+        ("[[app]]\nid = \"a\"\nlabel = \"L\"\ncolor = \"#000000\"\ncommand = [\"\", \"x\"]\n", 5, "program"),
+        ("[[app]]\nid = \"a\"\nlabel = \"L\"\ncolor = \"#000000\"\ncommand = [\n \"x\",\n \"\\u0000\",\n]\n", 7, "NUL"),
+        ("[[app]]\nid = \"a\"\nlabel = \"L\"\ncolor = \"#000000\"\ncommand = \"x\"\n", 5, "sequence"),
+        // Shortcuts: bad chords, and clashes with bindings (default or
+        // overridden, whatever the key's case) and with other apps.
+        (app!("a", "\nshortcut = \"Hyper+X\"\n"), 7, "Hyper"),
+        (app!("a", "shortcut = \"Super+\"\n"), 6, "empty part"),
+        (app!("a", "shortcut = \"super+q\"\n"), 6, "already the close binding"),
+        (app!("a", "shortcut = \"Shift+Super+Tab\"\n"), 6, "already the focus_prev binding"),
+        (concat!("[bindings]\nclose = \"Alt+F4\"\n", app!("a", "shortcut = \"Mod1+F4\"\n")), 8, "close binding"),
+        (concat!(app!("a", "shortcut = \"Super+X\"\n"), app!("b", "shortcut = \"Super+x\"\n")), 12, "already used by app \"a\" (line 6)"),
+        // Bindings.
+        ("[bindings]\n\nclose = \"Super+Super+Q\"\n", 3, "bindings.close"),
+        ("[bindings]\nfocus_next = \"Super+Shift+Tab\"\n", 2, "focus_prev"),
+        ("[bindings]\nclose = \"Super+Tab\"\n", 2, "bindings.close and bindings.focus_next"),
+        // Keyboard.
+        ("[keyboard]\nrepeat_delay_ms = 20000\n", 2, "at most 10000"),
+        ("[keyboard]\n\nrepeat_rate_hz = 1001\n", 3, "at most 1000"),
+        ("[keyboard]\nlayout = \"us\\u0000\"\n", 2, "control"),
+        // Environment.
+        (app!("a", "env = { WAYLAND_SOCKET = \"3\" }\n"), 6, "WAYLAND_SOCKET is set by the compositor"),
+        (app!("a", "[app.env]\nOK = \"1\"\nWAYLAND_DISPLAY = \"w\"\n"), 8, "WAYLAND_DISPLAY"),
+        (app!("a", "env = { \"A=B\" = \"1\" }\n"), 6, "env name"),
+        (app!("a", "env = { \"1A\" = \"1\" }\n"), 6, "env name"),
+        (app!("a", "env = { A = \"\\u0000\" }\n"), 6, "NUL"),
+        // Garbage.
+        ("\u{0}", 1, ""),
+        ("[[app]]", 1, "missing field"),
+        ("app = 3", 1, ""),
+        ("[a.b.c]\n[[a.b]]", 2, ""),
+    ];
+
+    #[test]
+    fn rejected_configs_name_line_and_reason() {
+        for &(text, want_line, needle) in REJECTED {
+            let Err(ConfigError::Invalid {
+                path, line, reason, ..
+            }) = parse(text)
+            else {
+                panic!("should be rejected:\n{text}");
+            };
+            assert_eq!(path, Path::new(PATH));
+            assert_eq!(line, want_line, "wrong line for {reason:?} in:\n{text}");
+            assert!(reason.contains(needle), "{reason:?} lacks {needle:?}");
+            assert!(!reason.is_empty() && !reason.contains('\n'), "{reason:?}");
+        }
+    }
+
+    #[test]
+    fn display_is_path_line_column_reason() {
+        let e = parse(concat!(app!("a", ""), "\n", app!("a", ""))).unwrap_err();
+        let want = "/etc/palisade/config.toml:8:6: duplicate app id \"a\" (first on line 2)";
+        assert_eq!(e.to_string(), want);
+        // End-of-file errors point at the end of the last line.
+        let e = parse("public_socket = false\ncommand = [\"y\"\n").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("/etc/palisade/config.toml:2:15: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn embedded_default_parses() {
+        let c = Config::embedded_default();
+        assert!(!c.public_socket);
+        assert_eq!(c.keyboard, KeyboardConfig::default());
+        assert_eq!(c.bindings, Bindings::default());
+        let ids: Vec<_> = c.apps.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["browser", "vm"]);
+
+        let b = c.app("browser").unwrap();
+        assert_eq!(
+            (b.label.as_str(), b.color),
+            ("Chromium", [0x42, 0x85, 0xf4])
+        );
+        assert_eq!(b.command[0], "chromium");
+        assert!(b.command.iter().any(|a| a == "--ozone-platform=wayland"));
+        assert!(!b
+            .command
+            .iter()
+            .any(|a| a.contains("no-sandbox") || a.contains("x11")));
+        // Chromium honours only the last of each feature-list switch.
+        for switch in ["--enable-features=", "--disable-features="] {
+            assert!(b.command.iter().filter(|a| a.starts_with(switch)).count() <= 1);
+        }
+        assert_eq!(b.shortcut, Some(Chord::parse("Super+B").unwrap()));
+
+        let vm = c.app("vm").unwrap();
+        assert_eq!(vm.label, "Dev VM");
+        assert_eq!(vm.command, ["foot", "ssh", "dev-vm"]);
+        assert_eq!(vm.shortcut, Some(Chord::parse("Super+Return").unwrap()));
+        assert!(!vm.autostart && !b.autostart && vm.env.is_empty());
+        assert!(c.app("unknown").is_none());
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = parse("").unwrap();
+        assert!(c.apps.is_empty() && !c.public_socket);
+        assert_eq!(c.keyboard, KeyboardConfig::default());
+        let b = [
+            &c.bindings.focus_next,
+            &c.bindings.focus_prev,
+            &c.bindings.close,
+        ];
+        let b = b.map(ToString::to_string);
+        assert_eq!(b, ["Super+Tab", "Shift+Super+Tab", "Super+Q"]);
+        let k = &c.keyboard;
+        let k = (k.layout.as_str(), k.repeat_delay_ms, k.repeat_rate_hz);
+        assert_eq!(k, ("us", 600, 25));
+
+        let text = concat!(
+            "public_socket = true\n[keyboard]\nlayout = \"de\"\noptions = \"ctrl:nocaps\"\n",
+            "repeat_rate_hz = 0\n[bindings]\nclose = \"Ctrl+Alt+W\"\n",
+            app!(
+                "t",
+                "shortcut = \"Super+Q\"\nautostart = true\nenv = { X = \"1\", A_1 = \"\" }\n"
+            ),
+        );
+        let c = parse(text).unwrap();
+        let k = &c.keyboard;
+        let k = (k.layout.as_str(), k.options.as_deref(), k.repeat_rate_hz);
+        assert_eq!((c.public_socket, k), (true, ("de", Some("ctrl:nocaps"), 0)));
+        assert_eq!(c.bindings.close.to_string(), "Ctrl+Alt+W");
+        assert_eq!(c.bindings.focus_next, Bindings::default().focus_next);
+        // Super+Q is free once `close` has moved elsewhere.
+        let t = c.app("t").unwrap();
+        assert_eq!(t.shortcut, Some(Chord::parse("Super+Q").unwrap()));
+        assert_eq!((t.autostart, t.color), (true, [0x10, 0x20, 0x30]));
+        let env: Vec<_> = t
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(env, [("A_1", ""), ("X", "1")]);
+        assert!(parse(app!("my_app-2", "")).is_ok());
+    }
+
+    #[test]
+    fn load_reads_files_and_reports_io_errors() {
+        let e = Config::load(Path::new("/nonexistent/palisade.toml")).unwrap_err();
+        assert!(matches!(e, ConfigError::Io { .. }), "{e}");
+        assert!(e.to_string().contains("/nonexistent/palisade.toml"), "{e}");
+
+        let name = format!("palisade-config-test-{}.toml", std::process::id());
+        let path = std::env::temp_dir().join(name);
+        std::fs::write(&path, "public_socket = true\n[[app]]\nid = 3\n").unwrap();
+        let bad = Config::load(&path);
+        std::fs::write(&path, EMBEDDED_DEFAULT).unwrap();
+        let good = Config::load(&path);
+        let _ = std::fs::remove_file(&path);
+        let e = bad.unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}:3:6: ", path.display())), "{e}");
+        assert_eq!(good.unwrap().apps.len(), 2);
+    }
+
+    #[test]
+    fn line_col_is_robust() {
+        let text = "ab\ncé\nd";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 2), (1, 3));
+        assert_eq!(line_col(text, 3), (2, 1));
+        assert_eq!(line_col(text, 6), (2, 3)); // after the two-byte 'é'
+        assert_eq!(line_col(text, 5), (2, 3)); // inside 'é': no panic
+        assert_eq!(line_col(text, 1000), (3, 2));
+        assert_eq!(line_col("", 5), (1, 1));
+        assert_eq!(line_col("\n", 1), (1, 1));
+    }
+}

@@ -1,0 +1,120 @@
+//! Wayland protocol handlers: one file per protocol where there is logic,
+//! the rest here. Every global the compositor offers is created in
+//! `Palisade::new`; there is deliberately no Xwayland, layer-shell,
+//! session-lock, screencopy, data-control or virtual input anywhere.
+
+mod compositor;
+mod xdg_shell;
+
+use smithay::backend::allocator::dmabuf::Dmabuf;
+use smithay::input::pointer::CursorImageStatus;
+use smithay::input::{Seat, SeatHandler, SeatState};
+use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
+use smithay::reexports::wayland_server::Resource;
+use smithay::wayland::dmabuf::{DmabufGlobal, DmabufHandler, DmabufState, ImportNotifier};
+use smithay::wayland::fractional_scale::{with_fractional_scale, FractionalScaleHandler};
+use smithay::wayland::output::OutputHandler;
+use smithay::wayland::selection::data_device::{
+    set_data_device_focus, ClientDndGrabHandler, DataDeviceHandler, DataDeviceState,
+    ServerDndGrabHandler,
+};
+use smithay::wayland::selection::SelectionHandler;
+use smithay::wayland::tablet_manager::TabletSeatHandler;
+use smithay::{
+    delegate_cursor_shape, delegate_data_device, delegate_dmabuf, delegate_fractional_scale,
+    delegate_output, delegate_presentation, delegate_seat, delegate_viewporter,
+};
+
+use crate::state::State;
+
+impl SeatHandler for State {
+    type KeyboardFocus = WlSurface;
+    type PointerFocus = WlSurface;
+    type TouchFocus = WlSurface;
+
+    fn seat_state(&mut self) -> &mut SeatState<State> {
+        &mut self.pal.seat_state
+    }
+
+    fn cursor_image(&mut self, _seat: &Seat<Self>, image: CursorImageStatus) {
+        self.pal.cursor_status = image;
+        if let Some(output) = self.pal.active_output() {
+            self.pal.queue_redraw(&output);
+        }
+    }
+
+    fn focus_changed(&mut self, seat: &Seat<Self>, focused: Option<&WlSurface>) {
+        // The clipboard follows keyboard focus, as every client expects.
+        let dh = &self.pal.display_handle;
+        let client = focused.and_then(|s| dh.get_client(s.id()).ok());
+        set_data_device_focus(dh, seat, client);
+    }
+}
+delegate_seat!(State);
+
+impl TabletSeatHandler for State {}
+delegate_cursor_shape!(State);
+
+impl SelectionHandler for State {
+    type SelectionUserData = ();
+}
+
+impl DataDeviceHandler for State {
+    fn data_device_state(&self) -> &DataDeviceState {
+        &self.pal.data_device_state
+    }
+}
+impl ClientDndGrabHandler for State {}
+impl ServerDndGrabHandler for State {}
+delegate_data_device!(State);
+
+impl OutputHandler for State {}
+delegate_output!(State);
+
+delegate_viewporter!(State);
+delegate_presentation!(State);
+
+impl FractionalScaleHandler for State {
+    fn new_fractional_scale(&mut self, surface: WlSurface) {
+        // Tell the client the scale of the output it is on (or the first
+        // output) so it can render sharp from its very first buffer.
+        let scale = self
+            .pal
+            .windows
+            .iter()
+            .find(|m| m.window.toplevel().map(|t| t.wl_surface()) == Some(&surface))
+            .and_then(|m| self.pal.output_by_name(&m.output).cloned())
+            .or_else(|| self.pal.active_output())
+            .map(|o| o.current_scale().fractional_scale())
+            .unwrap_or(1.0);
+        smithay::wayland::compositor::with_states(&surface, |states| {
+            with_fractional_scale(states, |fs| fs.set_preferred_scale(scale));
+        });
+    }
+}
+delegate_fractional_scale!(State);
+
+impl DmabufHandler for State {
+    fn dmabuf_state(&mut self) -> &mut DmabufState {
+        &mut self
+            .pal
+            .dmabuf
+            .as_mut()
+            .expect("the dmabuf global exists only together with its state")
+            .0
+    }
+
+    fn dmabuf_imported(
+        &mut self,
+        _global: &DmabufGlobal,
+        dmabuf: Dmabuf,
+        notifier: ImportNotifier,
+    ) {
+        if self.backend.import_dmabuf(&dmabuf) {
+            let _ = notifier.successful::<State>();
+        } else {
+            notifier.failed();
+        }
+    }
+}
+delegate_dmabuf!(State);

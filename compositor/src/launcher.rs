@@ -1,0 +1,95 @@
+//! Launching apps, each on its own pre-connected Wayland socket. The
+//! compositor inserts our end of the socketpair with the identity it chose
+//! before the child runs a single instruction, so identity can never come
+//! from the client.
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::Context;
+use smithay::reexports::rustix;
+use tracing::{info, warn};
+
+use crate::state::{Identity, Palisade};
+
+/// Children we started; reaped each loop iteration, ended when we stop.
+#[derive(Debug, Default)]
+pub struct Children {
+    list: Vec<(Child, String)>,
+}
+
+impl Children {
+    /// Collect exited children so none stays a zombie.
+    pub fn reap(&mut self) {
+        self.list.retain_mut(|(child, id)| match child.try_wait() {
+            Ok(Some(status)) => {
+                info!(identity = %id, pid = child.id(), %status, "app exited");
+                false
+            }
+            Ok(None) => true,
+            Err(err) => {
+                warn!(identity = %id, "waiting for a child: {err}");
+                false
+            }
+        });
+    }
+
+    pub fn pids(&self) -> Vec<u32> {
+        self.list.iter().map(|(c, _)| c.id()).collect()
+    }
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        // Only processes we started, by their handle.
+        for (child, _) in &mut self.list {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Palisade {
+    /// Run `command` with its own Wayland connection (WAYLAND_SOCKET) and the
+    /// given identity. Returns the child's pid.
+    pub fn spawn(
+        &mut self,
+        command: &[String],
+        env: &[(String, String)],
+        identity: Identity,
+    ) -> anyhow::Result<u32> {
+        let (program, args) = command.split_first().context("empty command")?;
+        let (ours, theirs) = UnixStream::pair().context("creating the client socketpair")?;
+        let fd = theirs.as_raw_fd();
+
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("WAYLAND_SOCKET", fd.to_string())
+            // No other way in: no display socket, no X11.
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("DISPLAY")
+            .stdin(Stdio::null());
+        // SAFETY: pre_exec runs between fork and exec; fcntl is async-signal-safe
+        // and `fd` stays open in the child because `theirs` lives until after spawn.
+        unsafe {
+            cmd.pre_exec(move || {
+                let fd = BorrowedFd::borrow_raw(fd);
+                rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
+                Ok(())
+            });
+        }
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting {program:?}"))?;
+        drop(theirs);
+        let pid = child.id();
+        info!(identity = %identity.id, pid, program = %program, "launched");
+        let id = identity.id.clone();
+        self.insert_client(ours, identity, Some(pid))?;
+        self.children.list.push((child, id));
+        Ok(pid)
+    }
+}

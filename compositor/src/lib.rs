@@ -1,0 +1,19 @@
+//! Palisade, the trusted system compositor.
+//!
+//! The crate is the `palisade` binary's library half, so tests and benchmarks
+//! can drive the very same compositor in-process.
+
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod handlers;
+pub mod input;
+pub mod introspect;
+pub mod launcher;
+pub mod layout;
+pub mod render;
+pub mod scenario;
+pub mod screenshot;
+pub mod state;
+
+pub use state::{ClientState, Identity, Palisade, State};

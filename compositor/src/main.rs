@@ -1,0 +1,128 @@
+//! `palisade`: the compositor binary.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use palisade::backend::{headless::VirtualOutput, Backend, Headless, Kind};
+use palisade::cli::{self, Command};
+use palisade::config::{self, Config};
+use palisade::State;
+use smithay::reexports::calloop::EventLoop;
+use smithay::reexports::wayland_server::Display;
+use tracing::{error, info};
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match cli::parse(&args) {
+        Ok(c) => c,
+        Err(err) => {
+            error!("{err}\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let result = match command {
+        Command::Help => {
+            // user-facing output: the usage text.
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{}", cli::USAGE);
+            }
+            Ok(())
+        }
+        Command::Validate { config } => load_config(config.as_deref()).map(|_| {
+            info!("config is valid");
+        }),
+        Command::Scenario { file, config } => palisade::scenario::run(&file, config.as_deref()),
+        Command::Run {
+            backend,
+            config,
+            outputs,
+        } => run(backend.as_deref(), config.as_deref(), outputs),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            error!("{err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// --config, else /etc/palisade/config.toml if present, else the built-in
+/// default. A config that exists but is malformed stops the start.
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    let path: Option<PathBuf> = match path {
+        Some(p) => Some(p.to_path_buf()),
+        None => Some(PathBuf::from(config::DEFAULT_PATH)).filter(|p| p.exists()),
+    };
+    match path {
+        Some(p) => Ok(Config::load(&p)?),
+        None => Ok(Config::embedded_default()),
+    }
+}
+
+fn run(
+    backend: Option<&str>,
+    config: Option<&Path>,
+    mut outputs: Vec<VirtualOutput>,
+) -> anyhow::Result<()> {
+    let config = load_config(config)?;
+    let kind = Kind::choose(backend)?;
+    let mut event_loop: EventLoop<'static, State> =
+        EventLoop::try_new().context("creating the event loop")?;
+    let display: Display<State> = Display::new().context("creating the Wayland display")?;
+    let backend = match kind {
+        Kind::Headless => {
+            if outputs.is_empty() {
+                outputs.push(VirtualOutput {
+                    name: None,
+                    size: (1280, 800),
+                    scale: 1.0,
+                });
+            }
+            Backend::Headless(Headless::new(outputs)?)
+        }
+        Kind::Winit => Backend::Winit(palisade::backend::Winit::new(&display.handle())?),
+        Kind::Udev => Backend::Udev(Box::new(palisade::backend::Udev::new(
+            &event_loop.handle(),
+        )?)),
+    };
+    let public_socket = config.public_socket;
+    let mut state = State::new(
+        display,
+        event_loop.handle(),
+        event_loop.get_signal(),
+        backend,
+        config,
+    )?;
+    if public_socket {
+        let name = state.pal.open_public_socket()?;
+        info!("WAYLAND_DISPLAY={name}");
+    }
+    let autostart: Vec<String> = state
+        .pal
+        .config
+        .apps
+        .iter()
+        .filter(|a| a.autostart)
+        .map(|a| a.id.clone())
+        .collect();
+    for id in autostart {
+        if let Err(err) = state.launch_app(&id) {
+            error!("autostart {id}: {err:#}");
+        }
+    }
+    info!(?kind, "palisade running");
+    event_loop
+        .run(None, &mut state, |state| state.refresh())
+        .context("running the event loop")?;
+    Ok(())
+}

@@ -1,0 +1,227 @@
+//! What each output shows, and in which order. This is the one place that
+//! decides it (front to back): the cursor, the reserved strip, then the
+//! windows of that output, each clipped to the output's work area. Because
+//! the strip is opaque and in front, and every window element is cropped to
+//! the work area, no client pixel can reach the strip.
+
+use smithay::utils::IsAlive;
+use std::time::Duration;
+
+use smithay::backend::renderer::damage::OutputDamageTracker;
+use smithay::backend::renderer::element::solid::SolidColorRenderElement;
+use smithay::backend::renderer::element::surface::{
+    render_elements_from_surface_tree, WaylandSurfaceRenderElement,
+};
+use smithay::backend::renderer::element::utils::CropRenderElement;
+use smithay::backend::renderer::element::{render_elements, AsRenderElements, Kind};
+use smithay::backend::renderer::{Color32F, ImportAll, ImportMem, Renderer, Texture};
+use smithay::desktop::utils::{
+    surface_presentation_feedback_flags_from_states, surface_primary_scanout_output,
+    update_surface_primary_scanout_output, OutputPresentationFeedback,
+};
+use smithay::input::pointer::CursorImageStatus;
+use smithay::output::Output;
+use smithay::reexports::wayland_protocols::wp::presentation_time::server::wp_presentation_feedback;
+use smithay::utils::{Physical, Point, Rectangle, Scale};
+use smithay::wayland::presentation::Refresh;
+
+use crate::state::{Palisade, STRIP_HEIGHT};
+
+render_elements! {
+    pub OutputElement<R> where R: ImportAll + ImportMem;
+    Surface = WaylandSurfaceRenderElement<R>,
+    Clipped = CropRenderElement<WaylandSurfaceRenderElement<R>>,
+    Solid = SolidColorRenderElement,
+}
+
+/// Size of the compositor's own cursor (a plain square with a dark rim).
+const CURSOR_SIZE: i32 = 12;
+
+impl Palisade {
+    /// Everything shown on `output`, front to back.
+    pub fn output_elements<R>(&mut self, renderer: &mut R, output: &Output) -> Vec<OutputElement<R>>
+    where
+        R: Renderer + ImportAll + ImportMem,
+        R::TextureId: Clone + Texture + 'static,
+    {
+        let mut elements = Vec::new();
+        let Some(output_geo) = self.output_geometry(output) else {
+            return elements;
+        };
+        let scale = Scale::from(output.current_scale().fractional_scale());
+
+        // 1. The cursor, only once the pointer has moved onto this output.
+        if self.cursor_visible && output_geo.to_f64().contains(self.pointer_location) {
+            let pos = self.pointer_location - output_geo.loc.to_f64();
+            let pos_phys: Point<i32, Physical> = pos.to_physical(scale).to_i32_round();
+            match &self.cursor_status {
+                CursorImageStatus::Surface(surface) if surface.alive() => {
+                    let hotspot = smithay::wayland::compositor::with_states(surface, |states| {
+                        states
+                            .data_map
+                            .get::<smithay::input::pointer::CursorImageSurfaceData>()
+                            .and_then(|d| d.lock().ok().map(|d| d.hotspot))
+                            .unwrap_or_default()
+                    });
+                    let loc = pos_phys - hotspot.to_physical_precise_round(scale);
+                    elements.extend(
+                        render_elements_from_surface_tree(
+                            renderer,
+                            surface,
+                            loc,
+                            scale,
+                            1.0,
+                            Kind::Cursor,
+                        )
+                        .into_iter()
+                        .map(OutputElement::Surface),
+                    );
+                }
+                CursorImageStatus::Hidden => {}
+                _ => {
+                    let size = (CURSOR_SIZE as f64 * scale.x).round() as i32;
+                    let rim = (scale.x.round() as i32).max(1);
+                    let inner = Rectangle::new(
+                        pos_phys + Point::from((rim, rim)),
+                        (size - 2 * rim, size - 2 * rim).into(),
+                    );
+                    let outer = Rectangle::new(pos_phys, (size, size).into());
+                    elements.push(OutputElement::Solid(SolidColorRenderElement::new(
+                        self.cursor_ids.0.clone(),
+                        inner,
+                        self.cursor_commit,
+                        Color32F::new(1.0, 1.0, 1.0, 1.0),
+                        Kind::Cursor,
+                    )));
+                    elements.push(OutputElement::Solid(SolidColorRenderElement::new(
+                        self.cursor_ids.1.clone(),
+                        outer,
+                        self.cursor_commit,
+                        Color32F::new(0.0, 0.0, 0.0, 1.0),
+                        Kind::Cursor,
+                    )));
+                }
+            }
+        }
+
+        // 2. The reserved strip (the panel, later), opaque, above every window.
+        if let Some(entry) = self.outputs.iter_mut().find(|o| &o.output == output) {
+            entry
+                .strip
+                .resize((output_geo.size.w, STRIP_HEIGHT.min(output_geo.size.h)));
+            elements.push(OutputElement::Solid(SolidColorRenderElement::from_buffer(
+                &entry.strip,
+                (0, 0),
+                scale,
+                1.0,
+                Kind::Unspecified,
+            )));
+        }
+
+        // 3. Windows that live on this output, top first, clipped to its work
+        //    area whatever size the client made its buffer.
+        let Some(area) = self.work_area(output) else {
+            return elements;
+        };
+        let mut clip = area;
+        clip.loc -= output_geo.loc;
+        let clip: Rectangle<i32, Physical> = clip.to_physical_precise_round(scale);
+        let name = output.name();
+        for window in self.space.elements().rev() {
+            let on_this_output = self
+                .windows
+                .iter()
+                .any(|m| m.mapped && &m.window == window && m.output == name);
+            if !on_this_output {
+                continue;
+            }
+            let Some(loc) = self.space.element_location(window) else {
+                continue;
+            };
+            let render_loc =
+                (loc - window.geometry().loc - output_geo.loc).to_physical_precise_round(scale);
+            let surface_elements: Vec<WaylandSurfaceRenderElement<R>> =
+                window.render_elements(renderer, render_loc, scale, 1.0);
+            elements.extend(
+                surface_elements
+                    .into_iter()
+                    .filter_map(|e| CropRenderElement::from_element(e, scale, clip))
+                    .map(OutputElement::Clipped),
+            );
+        }
+        elements
+    }
+
+    /// After a frame: frame callbacks and presentation feedback for what is on
+    /// `output`, and the frame counter tests read.
+    pub fn frame_done(&mut self, output: &Output, refresh: Duration) {
+        let now = self.clock();
+        let name = output.name();
+        let mut feedback = OutputPresentationFeedback::new(output);
+        for m in self.windows.iter().filter(|m| m.mapped && m.output == name) {
+            m.window.with_surfaces(|surface, states| {
+                update_surface_primary_scanout_output(
+                    surface,
+                    output,
+                    states,
+                    &self.last_states,
+                    |o, _, _, _| o,
+                );
+            });
+            m.window.send_frame(
+                output,
+                now,
+                Some(Duration::ZERO),
+                surface_primary_scanout_output,
+            );
+            m.window.take_presentation_feedback(
+                &mut feedback,
+                surface_primary_scanout_output,
+                |surface, _| {
+                    surface_presentation_feedback_flags_from_states(surface, &self.last_states)
+                },
+            );
+        }
+        if let CursorImageStatus::Surface(surface) = &self.cursor_status {
+            smithay::desktop::utils::send_frames_surface_tree(
+                surface,
+                output,
+                now,
+                Some(Duration::ZERO),
+                |_, _| Some(output.clone()),
+            );
+        }
+        feedback.presented::<_, smithay::utils::Monotonic>(
+            now,
+            Refresh::Fixed(refresh),
+            0,
+            wp_presentation_feedback::Kind::empty(),
+        );
+        if let Some(entry) = self.outputs.iter_mut().find(|o| &o.output == output) {
+            entry.redraw.needed = false;
+            entry.redraw.frames += 1;
+        }
+    }
+}
+
+/// Render `output` into `framebuffer` with damage tracking.
+pub fn render_output<R>(
+    pal: &mut Palisade,
+    renderer: &mut R,
+    framebuffer: &mut R::Framebuffer<'_>,
+    damage: &mut OutputDamageTracker,
+    age: usize,
+    output: &Output,
+) -> Result<bool, String>
+where
+    R: Renderer + ImportAll + ImportMem,
+    R::TextureId: Clone + Texture + 'static,
+{
+    let elements = pal.output_elements(renderer, output);
+    let clear = pal.theme.background;
+    let result = damage
+        .render_output(renderer, framebuffer, age, &elements, clear)
+        .map_err(|e| format!("{e:?}"))?;
+    pal.last_states = result.states;
+    Ok(result.damage.is_some())
+}

@@ -1,0 +1,872 @@
+//! Parsing of `palisade scenario FILE` TOML text into typed steps.
+//!
+//! The format is a stable public interface (see SCENARIO.md), so every
+//! mistake a user can make is reported with the line and column it sits on.
+//! `toml::Table` forgets where things were written, so the document is first
+//! read into a small tree (`Node`) whose keys and values keep the byte
+//! offsets toml reports, and only then checked and converted.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// A whole scenario: where its config lives, the outputs to start with and
+/// the steps to run in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Resolved against the scenario file's directory; `None` means the
+    /// embedded default config.
+    pub config: Option<PathBuf>,
+    /// At least one; laid out left to right in this order.
+    pub outputs: Vec<OutputSpec>,
+    pub steps: Vec<Step>,
+}
+
+/// A virtual output, from `[[output]]` or a step's `add_output`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputSpec {
+    /// `None` lets the runner pick `headless-N`.
+    pub name: Option<String>,
+    /// Physical pixels.
+    pub size: (i32, i32),
+    pub scale: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// 1-based line of the step's `[[step]]` header.
+    pub line: usize,
+    /// 1-based position of the step in the file.
+    pub index: usize,
+    pub action: Action,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Launch(String),
+    Run(Vec<String>),
+    WaitWindows(usize),
+    WaitMs(u64),
+    /// Chord text such as `Super+Tab`; the caller parses it against its keymap.
+    Key(String),
+    Type(String),
+    Pointer(f64, f64),
+    Click(Button),
+    AddOutput(OutputSpec),
+    RemoveOutput(String),
+    /// A directory, kept relative so the runner resolves it against the
+    /// current directory, as SCENARIO.md promises.
+    Screenshot(PathBuf),
+    State(PathBuf),
+    WaitColor {
+        output: Option<String>,
+        color: [u8; 3],
+        min_pixels: u64,
+        tolerance: u8,
+    },
+    WaitTitle(String),
+    Fullscreen(bool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Button {
+    Left,
+    Right,
+    Middle,
+}
+
+/// A problem in the scenario text, at a 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}:{column}: {reason}")]
+pub struct ScenarioError {
+    pub line: usize,
+    pub column: usize,
+    pub reason: String,
+}
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_OUTPUT_SIDE: i64 = 16384;
+const SCALE_RANGE: std::ops::RangeInclusive<f64> = 0.25..=8.0;
+const DEFAULT_TOLERANCE: i64 = 8;
+
+const TOP_KEYS: &[&str] = &["config", "output", "step"];
+const OUTPUT_KEYS: &[&str] = &["name", "size", "scale"];
+const WAIT_COLOR_KEYS: &[&str] = &["output", "color", "min_pixels", "tolerance"];
+const TIMEOUT_KEY: &str = "timeout_ms";
+#[rustfmt::skip]
+const ACTIONS: &[&str] = &[
+    "launch", "run", "wait_windows", "wait_ms", "key", "type", "pointer", "click", "add_output",
+    "remove_output", "screenshot", "state", "wait_color", "wait_title", "fullscreen",
+];
+
+/// Parses scenario text. `base_dir` is the scenario file's directory, used
+/// only to resolve `config` (an absolute `config` is kept as it is).
+pub fn parse(text: &str, base_dir: &Path) -> Result<Scenario, ScenarioError> {
+    let cx = Cx { text };
+    let root: Node = toml::from_str(text).map_err(|e| cx.toml_error(&e))?;
+    // The document root is always a table; anything else would mean the toml
+    // crate changed under us, which still must not panic.
+    let Node::Table(top) = root else {
+        return Err(cx.error(0, "the scenario must be a TOML document"));
+    };
+    cx.check_keys(&top, TOP_KEYS, "at the top level")?;
+    let config = cx.opt(&top, "config", |v| cx.nonempty_str(v, "config"))?;
+
+    const NEED_OUTPUT: &str = "a scenario needs at least one [[output]]";
+    let Some(output_entry) = find(&top, "output") else {
+        return Err(cx.error(0, format!("no [[output]] given; {NEED_OUTPUT}")));
+    };
+    let output_tables = cx.array_of_tables(output_entry, "output")?;
+    if output_tables.is_empty() {
+        let at = output_entry.value.at();
+        return Err(cx.error(at, format!("`output` is empty; {NEED_OUTPUT}")));
+    }
+    let mut outputs: Vec<OutputSpec> = Vec::with_capacity(output_tables.len());
+    for (start, table) in output_tables {
+        let spec = cx.output_spec(start, table, "[[output]]")?;
+        // Two outputs with one name would make `remove_output` and
+        // `wait_color` ambiguous; catch it here, while the line is known.
+        if let (Some(name), Some(entry)) = (&spec.name, find(table, "name")) {
+            if outputs.iter().any(|o| o.name.as_ref() == Some(name)) {
+                let reason = format!("output name `{name}` is used twice");
+                return Err(cx.error(entry.value.at(), reason));
+            }
+        }
+        outputs.push(spec);
+    }
+
+    let step_tables = match find(&top, "step") {
+        Some(entry) => cx.array_of_tables(entry, "step")?,
+        // No steps is fine: it still checks the config and outputs.
+        None => Vec::new(),
+    };
+    let steps = (step_tables.into_iter().enumerate())
+        .map(|(i, (start, table))| cx.step(i + 1, start, table))
+        .collect::<Result<_, _>>()?;
+
+    Ok(Scenario {
+        config: config.map(|c| base_dir.join(c)),
+        outputs,
+        steps,
+    })
+}
+
+/// A TOML value, with its own kind of value or entries below it.
+#[derive(Debug)]
+enum Node {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// Never valid in a scenario; kept only to say so at the right line.
+    Datetime,
+    Array(Vec<Val>),
+    /// Kept in document order so the first mistake in reading order is the
+    /// one reported.
+    Table(Vec<Entry>),
+}
+
+/// A value and the byte offset it starts at. toml knows the offset of every
+/// value except tables it makes up for dotted keys (`add_output.size = ...`);
+/// those take their key's offset.
+#[derive(Debug)]
+struct Val {
+    at: Option<usize>,
+    node: Node,
+}
+
+#[derive(Debug, Default)]
+struct Key {
+    name: String,
+    at: Option<usize>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    key: Key,
+    value: Val,
+}
+
+impl Node {
+    fn kind(&self) -> &'static str {
+        match self {
+            Node::Str(_) => "a string",
+            Node::Int(_) => "an integer",
+            Node::Float(_) => "a float",
+            Node::Bool(_) => "a boolean",
+            Node::Datetime => "a date or time",
+            Node::Array(_) => "an array",
+            Node::Table(_) => "a table",
+        }
+    }
+}
+
+impl Val {
+    fn at(&self) -> usize {
+        self.at.unwrap_or(0)
+    }
+}
+
+impl From<Node> for Val {
+    fn from(node: Node) -> Self {
+        Val { at: None, node }
+    }
+}
+
+impl Key {
+    fn at(&self) -> usize {
+        self.at.unwrap_or(0)
+    }
+}
+
+// toml hands out positions through the handshake `toml::Spanned` uses, under
+// these names. `Spanned<T>` itself fails outright on a value without a span,
+// so `Val` and `Key` speak the handshake themselves and fall back to no
+// position. Should the names ever change, the line numbers in the tests fail.
+const SPANNED: &str = "$__serde_spanned_private_Spanned";
+const SPANNED_START: &str = "$__serde_spanned_private_start";
+const SPANNED_END: &str = "$__serde_spanned_private_end";
+const SPANNED_VALUE: &str = "$__serde_spanned_private_value";
+const SPANNED_FIELDS: &[&str] = &[SPANNED_START, SPANNED_END, SPANNED_VALUE];
+/// toml hands serde a date or time as a map with one key named like this.
+const DATETIME_PREFIX: &str = "$__toml_private";
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(deserializer.deserialize_any(ValVisitor)?.node)
+    }
+}
+
+impl<'de> Deserialize<'de> for Val {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_struct(SPANNED, SPANNED_FIELDS, ValVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_struct(SPANNED, SPANNED_FIELDS, KeyVisitor)
+    }
+}
+
+struct ValVisitor;
+
+impl<'de> Visitor<'de> for ValVisitor {
+    type Value = Val;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a TOML value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Val, E> {
+        Ok(Node::Bool(v).into())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Val, E> {
+        Ok(Node::Int(v).into())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Val, E> {
+        Ok(Node::Float(v).into())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Val, E> {
+        Ok(Node::Str(v.to_owned()).into())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Val, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::Array(items).into())
+    }
+    /// Either the span handshake around a value, a date, or a real table.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Val, A::Error> {
+        let (mut at, mut node, mut entries) = (None, None, Vec::new());
+        while let Some(key) = map.next_key::<Key>()? {
+            // Handshake and date keys come without a position; document
+            // keys always have one.
+            match (key.at, key.name.as_str()) {
+                (None, SPANNED_START) => at = Some(map.next_value()?),
+                (None, SPANNED_VALUE) => node = Some(map.next_value()?),
+                (None, SPANNED_END) => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+                (None, name) if name.starts_with(DATETIME_PREFIX) => {
+                    map.next_value::<de::IgnoredAny>()?;
+                    node = Some(Node::Datetime);
+                }
+                _ => {
+                    let mut value: Val = map.next_value()?;
+                    value.at = value.at.or(key.at);
+                    entries.push(Entry { key, value });
+                }
+            }
+        }
+        let node = node.unwrap_or(Node::Table(entries));
+        Ok(Val { at, node })
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a TOML key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+        let name = v.to_owned();
+        Ok(Key { name, at: None })
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Key, A::Error> {
+        let mut key = Key::default();
+        while let Some(field) = map.next_key::<String>()? {
+            match field.as_str() {
+                SPANNED_START => key.at = Some(map.next_value()?),
+                SPANNED_VALUE => key.name = map.next_value()?,
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(key)
+    }
+}
+
+fn find<'a>(entries: &'a [Entry], key: &str) -> Option<&'a Entry> {
+    entries.iter().find(|e| e.key.name == key)
+}
+
+type Result<T, E = ScenarioError> = std::result::Result<T, E>;
+
+/// Turns byte offsets into the text into errors with 1-based positions, and
+/// checks values against what the format expects.
+struct Cx<'a> {
+    text: &'a str,
+}
+
+impl Cx<'_> {
+    fn error(&self, offset: usize, reason: impl Into<String>) -> ScenarioError {
+        let (line, column) = position(self.text, offset);
+        let reason = reason.into();
+        ScenarioError {
+            line,
+            column,
+            reason,
+        }
+    }
+
+    fn toml_error(&self, e: &toml::de::Error) -> ScenarioError {
+        let offset = e.span().map_or(0, |s| s.start);
+        // Messages may span lines ("invalid array\nexpected `]`"); keep the
+        // error on one line like every other diagnostic.
+        self.error(offset, e.message().trim().replace('\n', ", "))
+    }
+
+    fn check_keys(&self, entries: &[Entry], allowed: &[&str], place: &str) -> Result<()> {
+        let Some(e) = (entries.iter()).find(|e| !allowed.contains(&e.key.name.as_str())) else {
+            return Ok(());
+        };
+        let (key, expected) = (&e.key.name, allowed.join(", "));
+        let reason = format!("unknown key `{key}` {place}; expected one of: {expected}");
+        Err(self.error(e.key.at(), reason))
+    }
+
+    /// Applies `f` to the value of an optional key.
+    fn opt<'a, T>(
+        &self,
+        table: &'a [Entry],
+        key: &str,
+        f: impl FnOnce(&'a Val) -> Result<T>,
+    ) -> Result<Option<T>> {
+        find(table, key).map(|e| f(&e.value)).transpose()
+    }
+
+    fn type_error(&self, v: &Val, what: &str, expected: &str) -> ScenarioError {
+        let reason = format!("`{what}` must be {expected}, not {}", v.node.kind());
+        self.error(v.at(), reason)
+    }
+
+    /// `[[name]]` (or an inline array of inline tables): each table with the
+    /// offset where it starts, which for `[[name]]` is the header itself.
+    fn array_of_tables<'a>(
+        &self,
+        entry: &'a Entry,
+        name: &str,
+    ) -> Result<Vec<(usize, &'a [Entry])>> {
+        let Node::Array(items) = &entry.value.node else {
+            let reason = format!("`{name}` must be a list of tables: write [[{name}]]");
+            return Err(self.error(entry.key.at(), reason));
+        };
+        (items.iter())
+            .map(|item| match &item.node {
+                Node::Table(t) => Ok((item.at(), t.as_slice())),
+                _ => Err(self.type_error(item, name, "a table")),
+            })
+            .collect()
+    }
+
+    fn str<'a>(&self, v: &'a Val, what: &str) -> Result<&'a str> {
+        match &v.node {
+            Node::Str(s) => Ok(s),
+            _ => Err(self.type_error(v, what, "a string")),
+        }
+    }
+
+    /// Names, commands and paths that are empty are always a mistake, and
+    /// catching them here gives a line number the runner could not.
+    fn nonempty_str<'a>(&self, v: &'a Val, what: &str) -> Result<&'a str> {
+        match self.str(v, what)? {
+            "" => Err(self.error(v.at(), format!("`{what}` must not be empty"))),
+            s => Ok(s),
+        }
+    }
+
+    fn owned(&self, v: &Val, what: &str) -> Result<String> {
+        self.nonempty_str(v, what).map(str::to_owned)
+    }
+
+    fn int_in(&self, v: &Val, what: &str, min: i64, max: i64) -> Result<i64> {
+        let Node::Int(n) = v.node else {
+            return Err(self.type_error(v, what, "an integer"));
+        };
+        if (min..=max).contains(&n) {
+            return Ok(n);
+        }
+        let range = match max {
+            i64::MAX => format!("at least {min}"),
+            _ => format!("between {min} and {max}"),
+        };
+        Err(self.error(v.at(), format!("`{what}` must be {range}, got {n}")))
+    }
+
+    /// A non-negative integer; `min` guards values that would make no sense.
+    fn count(&self, v: &Val, what: &str, min: u64) -> Result<u64> {
+        let n = self.int_in(v, what, i64::try_from(min).unwrap_or(i64::MAX), i64::MAX)?;
+        Ok(n.unsigned_abs())
+    }
+
+    /// TOML distinguishes `640` from `640.0`; users should not have to.
+    fn number(&self, v: &Val, what: &str) -> Result<f64> {
+        let n = match v.node {
+            Node::Int(n) => n as f64,
+            Node::Float(f) => f,
+            _ => return Err(self.type_error(v, what, "a number")),
+        };
+        if !n.is_finite() {
+            return Err(self.error(v.at(), format!("`{what}` must be a finite number")));
+        }
+        Ok(n)
+    }
+
+    /// A two-element array such as `size = [w, h]`, returned element by
+    /// element so a bad element is reported on its own line.
+    fn pair<'a>(&self, v: &'a Val, what: &str, shape: &str) -> Result<[&'a Val; 2]> {
+        match &v.node {
+            Node::Array(items) => match items.as_slice() {
+                [a, b] => Ok([a, b]),
+                _ => {
+                    let reason = format!("`{what}` must be {shape}, not {} values", items.len());
+                    Err(self.error(v.at(), reason))
+                }
+            },
+            _ => Err(self.type_error(v, what, shape)),
+        }
+    }
+
+    /// `at` is where to point when `size` is missing: the `[[output]]` header
+    /// or the `add_output` table.
+    fn output_spec(&self, at: usize, table: &[Entry], place: &str) -> Result<OutputSpec> {
+        self.check_keys(table, OUTPUT_KEYS, &format!("in {place}"))?;
+        let name = self.opt(table, "name", |v| self.owned(v, "name"))?;
+        let Some(size) = find(table, "size") else {
+            return Err(self.error(at, format!("{place} needs `size = [width, height]`")));
+        };
+        let [w, h] = self.pair(&size.value, "size", "[width, height]")?;
+        // The range check keeps the value well inside i32.
+        let side = |v| self.int_in(v, "size", 1, MAX_OUTPUT_SIDE).map(|n| n as i32);
+        let size = (side(w)?, side(h)?);
+        let scale = self.opt(table, "scale", |v| {
+            let s = self.number(v, "scale")?;
+            if SCALE_RANGE.contains(&s) {
+                return Ok(s);
+            }
+            let (lo, hi) = (SCALE_RANGE.start(), SCALE_RANGE.end());
+            let reason = format!("`scale` must be between {lo} and {hi}, got {s}");
+            Err(self.error(v.at(), reason))
+        })?;
+        let scale = scale.unwrap_or(1.0);
+        Ok(OutputSpec { name, size, scale })
+    }
+
+    fn step(&self, index: usize, header: usize, table: &[Entry]) -> Result<Step> {
+        let allowed: Vec<&str> = ACTIONS.iter().copied().chain([TIMEOUT_KEY]).collect();
+        self.check_keys(table, &allowed, "in [[step]]")?;
+        let actions: Vec<&Entry> = (table.iter())
+            .filter(|e| e.key.name != TIMEOUT_KEY)
+            .collect();
+        let entry = match actions.as_slice() {
+            [one] => *one,
+            [] => {
+                let reason = format!(
+                    "step {index} has no action; give one of: {}",
+                    ACTIONS.join(", ")
+                );
+                return Err(self.error(header, reason));
+            }
+            [a, b, ..] => {
+                let line = |e: &Entry| position(self.text, e.key.at()).0;
+                let reason = format!(
+                    "step {index} has more than one action (`{}` on line {}, `{}` on line {}); \
+                     a step holds exactly one",
+                    a.key.name,
+                    line(a),
+                    b.key.name,
+                    line(b)
+                );
+                return Err(self.error(header, reason));
+            }
+        };
+        // Zero would fail every wait before it starts; say so now rather than
+        // as a baffling timeout later.
+        let timeout = self.opt(table, TIMEOUT_KEY, |v| self.count(v, TIMEOUT_KEY, 1))?;
+        Ok(Step {
+            line: position(self.text, header).0,
+            index,
+            action: self.action(entry)?,
+            timeout: timeout.map_or(DEFAULT_TIMEOUT, Duration::from_millis),
+        })
+    }
+
+    fn action(&self, entry: &Entry) -> Result<Action> {
+        let key = entry.key.name.as_str();
+        let v = &entry.value;
+        Ok(match key {
+            "launch" => Action::Launch(self.owned(v, key)?),
+            "run" => Action::Run(self.command(v)?),
+            "wait_windows" => {
+                let n = self.count(v, key, 0)?;
+                Action::WaitWindows(usize::try_from(n).unwrap_or(usize::MAX))
+            }
+            "wait_ms" => Action::WaitMs(self.count(v, key, 0)?),
+            "key" => Action::Key(self.owned(v, key)?),
+            // Empty text or title are harmless (a no-op, any titled window).
+            "type" => Action::Type(self.str(v, key)?.to_owned()),
+            "wait_title" => Action::WaitTitle(self.str(v, key)?.to_owned()),
+            "pointer" => {
+                let [x, y] = self.pair(v, key, "[x, y]")?;
+                Action::Pointer(self.number(x, key)?, self.number(y, key)?)
+            }
+            "click" => Action::Click(match self.str(v, key)? {
+                "left" => Button::Left,
+                "right" => Button::Right,
+                "middle" => Button::Middle,
+                other => {
+                    let reason =
+                        format!("`click` must be \"left\", \"right\" or \"middle\", not {other:?}");
+                    return Err(self.error(v.at(), reason));
+                }
+            }),
+            "add_output" => match &v.node {
+                Node::Table(t) => Action::AddOutput(self.output_spec(v.at(), t, "`add_output`")?),
+                _ => {
+                    return Err(self.type_error(v, key, "a table such as { size = [1920, 1080] }"))
+                }
+            },
+            "remove_output" => Action::RemoveOutput(self.owned(v, key)?),
+            "screenshot" => Action::Screenshot(self.owned(v, key)?.into()),
+            "state" => Action::State(self.owned(v, key)?.into()),
+            "wait_color" => self.wait_color(v)?,
+            "fullscreen" => match v.node {
+                Node::Bool(b) => Action::Fullscreen(b),
+                _ => return Err(self.type_error(v, key, "true or false")),
+            },
+            // `step` already rejected keys outside ACTIONS; this arm only
+            // catches the two lists drifting apart.
+            _ => return Err(self.error(entry.key.at(), format!("unknown action `{key}`"))),
+        })
+    }
+
+    fn command(&self, v: &Val) -> Result<Vec<String>> {
+        let Node::Array(items) = &v.node else {
+            return Err(self.type_error(v, "run", "an array of strings such as [\"foot\"]"));
+        };
+        let Some(program) = items.first() else {
+            return Err(self.error(v.at(), "`run` needs at least the program to run"));
+        };
+        self.nonempty_str(program, "run[0]")?;
+        (items.iter().enumerate())
+            .map(|(i, item)| self.str(item, &format!("run[{i}]")).map(str::to_owned))
+            .collect()
+    }
+
+    fn wait_color(&self, v: &Val) -> Result<Action> {
+        let Node::Table(table) = &v.node else {
+            return Err(self.type_error(
+                v,
+                "wait_color",
+                "a table such as { color = \"#ff0000\" }",
+            ));
+        };
+        self.check_keys(table, WAIT_COLOR_KEYS, "in `wait_color`")?;
+        let output = self.opt(table, "output", |v| self.owned(v, "output"))?;
+        let Some(color) = find(table, "color") else {
+            return Err(self.error(v.at(), "`wait_color` needs `color = \"#rrggbb\"`"));
+        };
+        let text = self.str(&color.value, "color")?;
+        let Some(rgb) = parse_hex_color(text) else {
+            let reason = format!("`color` must look like \"#rrggbb\", not {text:?}");
+            return Err(self.error(color.value.at(), reason));
+        };
+        // Zero pixels would be satisfied before anything is drawn.
+        let min_pixels = self.opt(table, "min_pixels", |v| self.count(v, "min_pixels", 1))?;
+        let tolerance = self.opt(table, "tolerance", |v| self.int_in(v, "tolerance", 0, 255))?;
+        Ok(Action::WaitColor {
+            output,
+            color: rgb,
+            min_pixels: min_pixels.unwrap_or(1),
+            tolerance: u8::try_from(tolerance.unwrap_or(DEFAULT_TOLERANCE)).unwrap_or(u8::MAX),
+        })
+    }
+}
+
+/// `#rrggbb`, either case; `None` for anything else.
+fn parse_hex_color(text: &str) -> Option<[u8; 3]> {
+    let hex = text.strip_prefix('#')?;
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let channel = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+    Some([channel(0)?, channel(2)?, channel(4)?])
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let mut offset = offset.min(bytes.len());
+    // toml reports "unexpected end of input" just past the final newline, on
+    // a line editors do not show; point at the end of the last line instead.
+    if offset == bytes.len() && bytes.last() == Some(&b'\n') {
+        offset -= 1;
+    }
+    let before = &bytes[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    // Count characters, not bytes: skip UTF-8 continuation bytes.
+    let column = (before[line_start..].iter())
+        .filter(|&&b| b & 0xC0 != 0x80)
+        .count()
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example from SCENARIO.md, comments and all.
+    const EXAMPLE: &str = r#"config = "config.toml"          # optional; relative to this file; else the
+                                # embedded default config
+
+[[output]]                      # one or more virtual outputs, laid out
+name  = "headless-1"            # left to right; name optional
+size  = [1280, 800]             # physical pixels
+scale = 1.0                     # optional
+
+[[step]]
+launch = "browser"              # an app id from the config (its identity)
+[[step]]
+run = ["weston-simple-shm"]     # any command: own socket, identity "unknown"
+[[step]]
+wait_windows = 2                # until at least N windows are mapped
+timeout_ms = 10000              # optional on any waiting step (default 10 s)
+[[step]]
+wait_ms = 200
+[[step]]
+key = "Super+Tab"               # a chord: press in order, release reversed
+[[step]]
+type = "echo hi\n"              # text typed through the keymap
+[[step]]
+pointer = [640, 400]            # move to global logical coordinates
+[[step]]
+click = "left"                  # left | right | middle
+[[step]]
+add_output = { name = "headless-2", size = [1920, 1080], scale = 2.0 }
+[[step]]
+remove_output = "headless-2"
+[[step]]
+screenshot = "out"              # directory; writes out/<output name>.png
+[[step]]
+state = "out/state.json"        # dump the state (below)
+"#;
+
+    const OUT: &str = "[[output]]\nsize = [800, 600]\n";
+
+    fn check(text: &str) -> Result<Scenario> {
+        parse(text, Path::new("/scen"))
+    }
+
+    #[test]
+    fn full_example() {
+        let s = check(EXAMPLE).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.config, Some(PathBuf::from("/scen/config.toml")));
+        let out = |name: &str, size, scale| OutputSpec {
+            name: Some(name.into()),
+            size,
+            scale,
+        };
+        assert_eq!(s.outputs, vec![out("headless-1", (1280, 800), 1.0)]);
+        use Action::*;
+        let expected = [
+            Launch("browser".into()),
+            Run(vec!["weston-simple-shm".into()]),
+            WaitWindows(2),
+            WaitMs(200),
+            Key("Super+Tab".into()),
+            Type("echo hi\n".into()),
+            Pointer(640.0, 400.0),
+            Click(Button::Left),
+            AddOutput(out("headless-2", (1920, 1080), 2.0)),
+            RemoveOutput("headless-2".into()),
+            Screenshot("out".into()),
+            State("out/state.json".into()),
+        ];
+        let lines = [9, 11, 13, 16, 18, 20, 22, 24, 26, 28, 30, 32];
+        for (i, (step, (action, line))) in
+            s.steps.iter().zip(expected.iter().zip(lines)).enumerate()
+        {
+            assert_eq!((&step.action, step.line, step.index), (action, line, i + 1));
+            // The example's one `timeout_ms` restates the default.
+            assert_eq!(step.timeout, DEFAULT_TIMEOUT);
+        }
+        assert_eq!(s.steps.len(), expected.len());
+    }
+
+    #[test]
+    fn additions_and_defaults() {
+        let color = "{ output = \"a\", color = \"#FF0080\", min_pixels = 9, tolerance = 0 }";
+        let s = check(&format!(
+            "{OUT}[[step]]\nwait_color = {{ color = \"#000000\" }}\n[[step]]\nwait_color = {color}\n\
+             [[step]]\nwait_title = \"Tab\"\n[[step]]\nfullscreen = false\n\
+             [[step]]\npointer = [1.5, -2]\n[[step]]\nadd_output = {{ size = [10, 20] }}\n\
+             [[step]]\nwait_color.color = \"#010203\"\n"
+        ));
+        let s = s.unwrap_or_else(|e| panic!("{e}"));
+        let actions: Vec<Action> = s.steps.into_iter().map(|st| st.action).collect();
+        let wait = |output: Option<&str>, color, min_pixels, tolerance| Action::WaitColor {
+            output: output.map(str::to_owned),
+            color,
+            min_pixels,
+            tolerance,
+        };
+        let unnamed = OutputSpec {
+            name: None,
+            size: (10, 20),
+            scale: 1.0,
+        };
+        assert_eq!(
+            actions,
+            [
+                wait(None, [0, 0, 0], 1, 8),
+                wait(Some("a"), [255, 0, 128], 9, 0),
+                Action::WaitTitle("Tab".into()),
+                Action::Fullscreen(false),
+                Action::Pointer(1.5, -2.0),
+                Action::AddOutput(unnamed),
+                wait(None, [1, 2, 3], 1, 8),
+            ]
+        );
+        let s = check(&format!("{OUT}[[step]]\nwait_ms = 0\ntimeout_ms = 5\n"));
+        assert_eq!(s.map(|s| s.steps[0].timeout), Ok(Duration::from_millis(5)));
+        // Dotted keys make tables toml gives no position for; they still work.
+        let e = check(&format!("{OUT}[[step]]\nadd_output.size = [0, 1]\n")).map_err(|e| e.line);
+        assert_eq!(e, Err(4));
+    }
+
+    /// Each case is "line:column|part of the reason|scenario text", with
+    /// `@` standing for a valid [[output]]; strings keep each case on a line.
+    #[test]
+    fn errors_name_the_right_line() {
+        let cases = [
+            // Missing outputs.
+            "1:1|no [[output]]|\n\n[[step]]\nlaunch = \"a\"\n",
+            "1:1|no [[output]]|",
+            "3:10|empty|\n\noutput = []\n",
+            "1:2|[[output]]|[output]\nsize = [1, 1]\n",
+            // Unknown keys.
+            "6:3|unknown key `bogus`|@\n[[step]]\nlaunch = \"a\"\n  bogus = 1\n",
+            "1:1|unknown key `colour`|colour = 1\n@",
+            "3:1|unknown key `dpi`|[[output]]\nsize = [1, 1]\ndpi = 2\n",
+            "4:31|`rot`|@[[step]]\nadd_output = { size = [1, 1], rot = 9 }\n",
+            "4:35|`px`|@[[step]]\nwait_color = { color = \"#ffffff\", px = 3 }\n",
+            // Zero or two actions: the step's header.
+            "5:1|step 2 has more|@[[step]]\nlaunch = \"a\"\n[[step]]\nlaunch = \"b\"\nkey = \"x\"\n",
+            "3:1|step 1 has no action|@[[step]]\ntimeout_ms = 5\n",
+            // Malformed values.
+            "6:9|\"double\"|@[[step]]\n\n\nclick = \"double\"\n",
+            "3:3|between 1 and 16384, got -800|[[output]]\nsize = [1280,\n  -800]\n",
+            "2:9|got 16385|[[output]]\nsize = [16385, 10]\n",
+            "2:8|[width, height]|[[output]]\nsize = [10]\n",
+            "2:8|not a string|[[output]]\nsize = \"big\"\n",
+            "3:9|scale|[[output]]\nsize = [1, 1]\nscale = 9\n",
+            "3:9|finite|[[output]]\nsize = [1, 1]\nscale = nan\n",
+            "2:1|needs `size|\n[[output]]\nname = \"x\"\n",
+            "6:8|used twice|@name = \"a\"\n@name = \"a\"\n",
+            "4:24|#rrggbb|@[[step]]\nwait_color = { color = \"red\" }\n",
+            "4:24|#rrggbb|@[[step]]\nwait_color = { color = \"#ff00zz\" }\n",
+            "4:47|255|@[[step]]\nwait_color = { color = \"#ffffff\", tolerance = 256 }\n",
+            "4:16|at least 0|@[[step]]\nwait_windows = -1\n",
+            "4:11|not a float|@[[step]]\nwait_ms = 1.5\n",
+            "4:7|program|@[[step]]\nrun = []\n",
+            "4:13|`run[1]`|@[[step]]\nrun = [\"a\", 1]\n",
+            "4:15|number|@[[step]]\npointer = [1, \"2\"]\n",
+            "4:14|true or false|@[[step]]\nfullscreen = \"yes\"\n",
+            "4:10|empty|@[[step]]\nlaunch = \"\"\n",
+            "5:14|at least 1|@[[step]]\nlaunch = \"a\"\ntimeout_ms = 0\n",
+            "4:10|not a date or time|@[[step]]\nlaunch = 1979-05-27\n",
+            "1:2|unknown key `a`|[a.b.c]\n@",
+            // TOML syntax errors.
+            "4:12|invalid|@[[step]]\nlaunch = \"a\n",
+            "4:11|expected|@[[step]]\nrun = [\"a\"\n",
+            "3:1|duplicate|[[output]]\nsize = [1, 1]\nsize = [2, 2]\n",
+        ];
+        for case in cases {
+            let mut parts = case.splitn(3, '|');
+            let (at, fragment) = (parts.next().unwrap(), parts.next().unwrap());
+            let text = parts.next().unwrap().replace('@', OUT);
+            match check(&text) {
+                Ok(s) => panic!("{text:?} parsed: {s:?}"),
+                Err(e) => {
+                    assert_eq!(format!("{}:{}", e.line, e.column), at, "{text:?}: {e}");
+                    assert!(
+                        e.reason.contains(fragment) && !e.reason.contains('\n'),
+                        "{e}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn display_and_positions() {
+        let e = ScenarioError {
+            line: 3,
+            column: 7,
+            reason: "bad".into(),
+        };
+        assert_eq!(e.to_string(), "line 3:7: bad");
+        assert_eq!(position("aé\nxyz", 3), (1, 3));
+        assert_eq!(position("aé\nxyz", 5), (2, 2));
+        assert_eq!(position("ab\n", 3), (1, 3));
+        assert_eq!(position("", 10), (1, 1));
+        assert_eq!(position("é", 1), (1, 2)); // inside a character: no panic
+    }
+
+    #[test]
+    fn never_panics_on_truncated_input() {
+        for end in (0..=EXAMPLE.len()).filter(|&i| EXAMPLE.is_char_boundary(i)) {
+            let _ = check(&EXAMPLE[..end]);
+        }
+    }
+}

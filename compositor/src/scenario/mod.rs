@@ -1,0 +1,196 @@
+//! `palisade scenario FILE`: a headless run driven by a file of steps, in the
+//! format of shared/SCENARIO.md. Each step runs after every frame the previous
+//! one caused has been rendered; a failing step stops the run with its number,
+//! its line and the reason.
+
+pub mod driver;
+pub mod file;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::backend::headless::VirtualOutput;
+use crate::config::Config;
+use crate::state::Identity;
+use driver::{Driver, BTN_LEFT, BTN_MIDDLE, BTN_RIGHT};
+use file::{Action, Button, Step};
+
+impl From<&file::OutputSpec> for VirtualOutput {
+    fn from(spec: &file::OutputSpec) -> Self {
+        VirtualOutput {
+            name: spec.name.clone(),
+            size: spec.size,
+            scale: spec.scale,
+        }
+    }
+}
+
+/// Load and check a scenario file; errors name the file and line.
+pub fn load(path: &Path) -> anyhow::Result<file::Scenario> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    file::parse(&text, base).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))
+}
+
+/// Run a scenario file. `config_override` (from --config) wins over the
+/// file's own `config` key; without either, the embedded default is used.
+pub fn run(path: &Path, config_override: Option<&Path>) -> anyhow::Result<()> {
+    let scenario = load(path)?;
+    let config = match config_override
+        .map(Path::to_path_buf)
+        .or(scenario.config.clone())
+    {
+        Some(p) => Config::load(&p)?,
+        None => Config::embedded_default(),
+    };
+    let outputs = scenario.outputs.iter().map(VirtualOutput::from).collect();
+    let mut driver = Driver::new(config, outputs)?;
+    driver.start_autostart_apps();
+    driver.settle(Duration::from_secs(1))?;
+    for step in &scenario.steps {
+        run_step(&mut driver, step).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: step {} (line {}) failed: {e:#}",
+                path.display(),
+                step.index,
+                step.line
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn run_step(driver: &mut Driver, step: &Step) -> anyhow::Result<()> {
+    tracing::info!(step = step.index, line = step.line, action = ?step.action, "scenario step");
+    let timeout = step.timeout;
+    match &step.action {
+        Action::Launch(id) => {
+            driver.state.launch_app(id)?;
+        }
+        Action::Run(command) => {
+            driver.state.pal.spawn(command, &[], Identity::unknown())?;
+        }
+        Action::WaitWindows(n) => {
+            let n = *n;
+            driver.wait_until(timeout, &format!("{n} mapped windows"), |d| {
+                Ok(d.mapped_windows() >= n)
+            })?;
+        }
+        Action::WaitMs(ms) => driver.run_for(Duration::from_millis(*ms))?,
+        Action::Key(chord) => driver.key_chord(chord)?,
+        Action::Type(text) => driver.type_text(text)?,
+        Action::Pointer(x, y) => driver.pointer_to(*x, *y),
+        Action::Click(button) => driver.click(match button {
+            Button::Left => BTN_LEFT,
+            Button::Right => BTN_RIGHT,
+            Button::Middle => BTN_MIDDLE,
+        }),
+        Action::AddOutput(spec) => {
+            driver.add_output(spec.into())?;
+        }
+        Action::RemoveOutput(name) => driver.remove_output(name)?,
+        Action::Screenshot(dir) => {
+            driver.settle(timeout)?;
+            for name in driver.output_names() {
+                let pixels = driver.pixels(&name)?;
+                crate::screenshot::write_png(&pixels, &dir.join(format!("{name}.png")))?;
+            }
+        }
+        Action::State(path) => {
+            driver.settle(timeout)?;
+            write_state(driver, path)?;
+        }
+        Action::WaitColor {
+            output,
+            color,
+            min_pixels,
+            tolerance,
+        } => {
+            let what = format!(
+                "{min_pixels} pixels of #{:02x}{:02x}{:02x} on {}",
+                color[0],
+                color[1],
+                color[2],
+                output.as_deref().unwrap_or("any output")
+            );
+            let (color, min, tol, output) = (*color, *min_pixels, *tolerance, output.clone());
+            driver.wait_until(timeout, &what, |d| {
+                let names = match &output {
+                    Some(o) => vec![o.clone()],
+                    None => d.output_names(),
+                };
+                for name in names {
+                    if d.pixels(&name)?.count_near(color, tol) >= min {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            })?;
+        }
+        Action::WaitTitle(text) => {
+            driver.wait_until(timeout, &format!("a window titled like {text:?}"), |d| {
+                Ok(d.state
+                    .pal
+                    .state_info()
+                    .windows
+                    .iter()
+                    .any(|w| w.title.contains(text.as_str())))
+            })?;
+        }
+        Action::Fullscreen(on) => {
+            let surface = driver
+                .state
+                .pal
+                .focused_window()
+                .and_then(|w| w.toplevel().map(|t| t.wl_surface().clone()))
+                .context("no focused window to fullscreen")?;
+            driver.state.pal.set_fullscreen(&surface, *on);
+        }
+    }
+    driver.settle(timeout)
+}
+
+fn write_state(driver: &Driver, path: &PathBuf) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let json = serde_json::to_string_pretty(&driver.state.pal.state_info())?;
+    std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))
+}
+
+impl Driver {
+    /// Launch the config's autostart apps, as the real session does.
+    pub fn start_autostart_apps(&mut self) {
+        let ids: Vec<String> = self
+            .state
+            .pal
+            .config
+            .apps
+            .iter()
+            .filter(|a| a.autostart)
+            .map(|a| a.id.clone())
+            .collect();
+        for id in ids {
+            if let Err(err) = self.state.launch_app(&id) {
+                tracing::warn!("autostart {id}: {err:#}");
+            }
+        }
+    }
+
+    /// Wait until `pred` holds for the compositor's state; the error shows
+    /// the last state seen.
+    pub fn wait_state(
+        &mut self,
+        timeout: Duration,
+        what: &str,
+        mut pred: impl FnMut(&crate::introspect::StateInfo) -> bool,
+    ) -> anyhow::Result<crate::introspect::StateInfo> {
+        let result = self.wait_until(timeout, what, |d| Ok(pred(&d.state.pal.state_info())));
+        let info = self.state.pal.state_info();
+        result.with_context(|| format!("the last state was {info:?}"))?;
+        Ok(info)
+    }
+}

@@ -1,0 +1,426 @@
+//! The compositor's state: one `State` split into the backend and the rest
+//! (`Palisade`), so that a backend method can borrow everything else mutably.
+
+use smithay::utils::IsAlive;
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use smithay::backend::renderer::element::{Id, RenderElementStates};
+use smithay::backend::renderer::utils::CommitCounter;
+use smithay::desktop::{PopupManager, Space, Window};
+use smithay::input::pointer::CursorImageStatus;
+use smithay::input::{Seat, SeatState};
+use smithay::output::Output;
+use smithay::reexports::calloop::generic::Generic;
+use smithay::reexports::calloop::{Interest, LoopHandle, LoopSignal, Mode, PostAction};
+use smithay::reexports::wayland_server::backend::{ClientData, ClientId, DisconnectReason};
+use smithay::reexports::wayland_server::Resource;
+use smithay::reexports::wayland_server::{Client, Display, DisplayHandle};
+use smithay::utils::{Logical, Point, Rectangle};
+use smithay::wayland::compositor::{CompositorClientState, CompositorState};
+use smithay::wayland::cursor_shape::CursorShapeManagerState;
+use smithay::wayland::dmabuf::{DmabufGlobal, DmabufState};
+use smithay::wayland::fractional_scale::FractionalScaleManagerState;
+use smithay::wayland::output::OutputManagerState;
+use smithay::wayland::presentation::PresentationState;
+use smithay::wayland::selection::data_device::DataDeviceState;
+use smithay::wayland::shell::xdg::decoration::XdgDecorationState;
+use smithay::wayland::shell::xdg::XdgShellState;
+use smithay::wayland::shm::ShmState;
+use smithay::wayland::socket::ListeningSocketSource;
+use smithay::wayland::viewporter::ViewporterState;
+use tracing::{info, warn};
+
+use crate::backend::Backend;
+use crate::config::Config;
+use crate::launcher::Children;
+
+/// Who a client is, as the compositor decided when it inserted the client.
+/// Nothing the client sends (app_id, title) ever changes this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The app id from the config, or "unknown".
+    pub id: String,
+    /// The label the user configured, shown as trusted text.
+    pub label: String,
+    /// The identity colour from the config.
+    pub color: [u8; 3],
+}
+
+impl Identity {
+    /// The identity of clients the compositor did not launch from the config.
+    pub fn unknown() -> Self {
+        Self {
+            id: "unknown".into(),
+            label: "Unknown".into(),
+            color: [0x80, 0x80, 0x80],
+        }
+    }
+}
+
+/// Per-client data attached at insertion time.
+#[derive(Debug)]
+pub struct ClientState {
+    pub compositor_state: CompositorClientState,
+    pub identity: Identity,
+    /// The pid recorded at spawn: `get_credentials` on a socketpair would
+    /// report our own pid.
+    pub pid: Option<u32>,
+}
+
+impl ClientData for ClientState {
+    fn initialized(&self, _client_id: ClientId) {}
+
+    fn disconnected(&self, _client_id: ClientId, reason: DisconnectReason) {
+        match reason {
+            DisconnectReason::ConnectionClosed => {
+                info!(identity = %self.identity.id, pid = ?self.pid, "client disconnected")
+            }
+            DisconnectReason::ProtocolError(err) => warn!(
+                identity = %self.identity.id, pid = ?self.pid,
+                "client disconnected after a protocol error: {err}"
+            ),
+        }
+    }
+}
+
+/// A toplevel the compositor manages, with what only the compositor knows.
+#[derive(Debug, Clone)]
+pub struct Mapped {
+    pub window: Window,
+    /// Name of the output the window lives on.
+    pub output: String,
+    /// Set once the window has shown its first buffer.
+    pub mapped: bool,
+}
+
+/// Frame pacing state of one output.
+#[derive(Debug, Default)]
+pub struct Redraw {
+    /// Something changed since the last frame.
+    pub needed: bool,
+    /// A frame was shown and its refresh interval has not yet passed.
+    pub pending: bool,
+    /// Frames rendered on this output (tests count them).
+    pub frames: u64,
+}
+
+#[derive(Debug)]
+pub struct OutputEntry {
+    pub output: Output,
+    pub redraw: Redraw,
+    /// The reserved strip at the top, drawn as a plain bar until the panel.
+    pub strip: smithay::backend::renderer::element::solid::SolidColorBuffer,
+}
+
+pub struct State {
+    pub backend: Backend,
+    pub pal: Palisade,
+}
+
+pub struct Palisade {
+    pub display_handle: DisplayHandle,
+    pub loop_handle: LoopHandle<'static, State>,
+    pub loop_signal: LoopSignal,
+    pub start_time: Instant,
+    pub config: Config,
+    pub theme: palisade_themes::Theme,
+
+    pub compositor_state: CompositorState,
+    pub xdg_shell_state: XdgShellState,
+    pub xdg_decoration_state: XdgDecorationState,
+    pub shm_state: ShmState,
+    pub seat_state: SeatState<State>,
+    pub output_manager_state: OutputManagerState,
+    pub data_device_state: DataDeviceState,
+    pub viewporter_state: ViewporterState,
+    pub fractional_scale_state: FractionalScaleManagerState,
+    pub presentation_state: PresentationState,
+    pub cursor_shape_state: CursorShapeManagerState,
+    pub dmabuf: Option<(DmabufState, DmabufGlobal)>,
+
+    pub seat: Seat<State>,
+    pub popups: PopupManager,
+    pub space: Space<Window>,
+    /// Toplevels in the order they appeared; unmapped ones wait for a buffer.
+    pub windows: Vec<Mapped>,
+    /// Outputs left to right.
+    pub outputs: Vec<OutputEntry>,
+    pub pointer_location: Point<f64, Logical>,
+    pub cursor_status: CursorImageStatus,
+    /// The compositor's own cursor is drawn once the pointer has moved.
+    pub cursor_visible: bool,
+    pub cursor_ids: (Id, Id),
+    pub cursor_commit: CommitCounter,
+    /// Which elements the last rendered frame showed (for frame callbacks
+    /// and presentation feedback).
+    pub last_states: RenderElementStates,
+    /// Keys whose press a binding took: their release is taken too.
+    pub suppressed_keys: Vec<u32>,
+    /// A keyboard focus change decided where only `Palisade` was at hand.
+    pub pending_focus:
+        Option<Option<smithay::reexports::wayland_server::protocol::wl_surface::WlSurface>>,
+    pub children: Children,
+    /// Set when a binding asks the compositor to stop (nested mode only).
+    pub exit_requested: bool,
+}
+
+/// Height of the reserved strip, in logical pixels.
+pub const STRIP_HEIGHT: i32 = palisade_panel::DEFAULT_HEIGHT;
+
+impl State {
+    /// Build the state and put the Wayland display into the event loop.
+    pub fn new(
+        display: Display<State>,
+        loop_handle: LoopHandle<'static, State>,
+        loop_signal: LoopSignal,
+        backend: Backend,
+        config: Config,
+    ) -> anyhow::Result<State> {
+        let dh = display.handle();
+        let pal = Palisade::new(&dh, loop_handle.clone(), loop_signal, config)?;
+
+        loop_handle
+            .insert_source(
+                Generic::new(display, Interest::READ, Mode::Level),
+                |_, display, state: &mut State| {
+                    // SAFETY: the display is never dropped while the source lives; we only dispatch.
+                    let display = unsafe { display.get_mut() };
+                    if let Err(err) = display.dispatch_clients(state) {
+                        warn!("dispatching clients failed: {err}");
+                    }
+                    Ok(PostAction::Continue)
+                },
+            )
+            .map_err(|e| anyhow::anyhow!("inserting the display source: {e}"))?;
+
+        let mut state = State { backend, pal };
+        state.backend.init(&mut state.pal);
+        Ok(state)
+    }
+
+    /// Everything that must happen once per event-loop iteration, in order:
+    /// windows first (they decide what outputs show), then frames, then the
+    /// flush that sends all of it to clients.
+    pub fn refresh(&mut self) {
+        self.pal.space.refresh();
+        self.pal.popups.cleanup();
+        self.pal.windows.retain(|m| m.window.alive());
+        self.apply_focus();
+        self.pal.children.reap();
+        self.render_pending();
+        if let Err(err) = self.pal.display_handle.flush_clients() {
+            warn!("flushing clients failed: {err}");
+        }
+    }
+
+    /// Apply a focus change decided by the window management.
+    pub fn apply_focus(&mut self) {
+        let Some(target) = self.pal.pending_focus.take() else {
+            return;
+        };
+        let target = target.filter(|s| s.is_alive());
+        if let Some(keyboard) = self.pal.seat.get_keyboard() {
+            if keyboard.current_focus() != target {
+                let serial = smithay::utils::SERIAL_COUNTER.next_serial();
+                keyboard.set_focus(self, target, serial);
+            }
+        }
+    }
+
+    /// Render every output that has something new and whose last frame's
+    /// refresh interval has passed.
+    pub fn render_pending(&mut self) {
+        let names: Vec<String> = self
+            .pal
+            .outputs
+            .iter()
+            .filter(|o| o.redraw.needed && !o.redraw.pending)
+            .map(|o| o.output.name())
+            .collect();
+        for name in names {
+            self.backend.render(&mut self.pal, &name);
+        }
+    }
+
+    /// Launch an app from the config by id.
+    pub fn launch_app(&mut self, id: &str) -> anyhow::Result<u32> {
+        let app = self
+            .pal
+            .config
+            .app(id)
+            .ok_or_else(|| anyhow::anyhow!("no app with id {id:?} in the config"))?
+            .clone();
+        let identity = Identity {
+            id: app.id.clone(),
+            label: app.label.clone(),
+            color: app.color,
+        };
+        self.pal.spawn(&app.command, &app.env, identity)
+    }
+}
+
+impl Palisade {
+    fn new(
+        dh: &DisplayHandle,
+        loop_handle: LoopHandle<'static, State>,
+        loop_signal: LoopSignal,
+        config: Config,
+    ) -> anyhow::Result<Palisade> {
+        let compositor_state = CompositorState::new::<State>(dh);
+        let xdg_shell_state = XdgShellState::new::<State>(dh);
+        let xdg_decoration_state = XdgDecorationState::new::<State>(dh);
+        let shm_state = ShmState::new::<State>(dh, vec![]);
+        let mut seat_state = SeatState::new();
+        let output_manager_state = OutputManagerState::new_with_xdg_output::<State>(dh);
+        let data_device_state = DataDeviceState::new::<State>(dh);
+        let viewporter_state = ViewporterState::new::<State>(dh);
+        let fractional_scale_state = FractionalScaleManagerState::new::<State>(dh);
+        // CLOCK_MONOTONIC: the clock our frame times come from.
+        let presentation_state = PresentationState::new::<State>(dh, 1);
+        let cursor_shape_state = CursorShapeManagerState::new::<State>(dh);
+
+        let mut seat = seat_state.new_wl_seat(dh, "seat0");
+        let kb = &config.keyboard;
+        let xkb = smithay::input::keyboard::XkbConfig {
+            rules: &kb.rules,
+            model: &kb.model,
+            layout: &kb.layout,
+            variant: &kb.variant,
+            options: kb.options.clone(),
+        };
+        seat.add_keyboard(xkb, kb.repeat_delay_ms as i32, kb.repeat_rate_hz as i32)
+            .map_err(|e| {
+                anyhow::anyhow!("the keyboard layout from the config does not load: {e:?}")
+            })?;
+        seat.add_pointer();
+
+        Ok(Palisade {
+            display_handle: dh.clone(),
+            loop_handle,
+            loop_signal,
+            start_time: Instant::now(),
+            config,
+            theme: palisade_themes::Theme::default(),
+            compositor_state,
+            xdg_shell_state,
+            xdg_decoration_state,
+            shm_state,
+            seat_state,
+            output_manager_state,
+            data_device_state,
+            viewporter_state,
+            fractional_scale_state,
+            presentation_state,
+            cursor_shape_state,
+            dmabuf: None,
+            seat,
+            popups: PopupManager::default(),
+            space: Space::default(),
+            windows: Vec::new(),
+            outputs: Vec::new(),
+            pointer_location: (0.0, 0.0).into(),
+            cursor_status: CursorImageStatus::default_named(),
+            cursor_visible: false,
+            cursor_ids: (Id::new(), Id::new()),
+            cursor_commit: CommitCounter::default(),
+            last_states: RenderElementStates::default(),
+            suppressed_keys: Vec::new(),
+            pending_focus: None,
+            children: Children::default(),
+            exit_requested: false,
+        })
+    }
+
+    /// Milliseconds since start, the time base for input events.
+    pub fn now_ms(&self) -> u32 {
+        self.start_time.elapsed().as_millis() as u32
+    }
+
+    pub fn clock(&self) -> Duration {
+        self.start_time.elapsed()
+    }
+
+    /// Insert a client on our end of a socketpair, with its identity.
+    pub fn insert_client(
+        &mut self,
+        stream: UnixStream,
+        identity: Identity,
+        pid: Option<u32>,
+    ) -> anyhow::Result<Client> {
+        let data = Arc::new(ClientState {
+            compositor_state: CompositorClientState::default(),
+            identity,
+            pid,
+        });
+        self.display_handle
+            .insert_client(stream, data)
+            .map_err(|e| anyhow::anyhow!("inserting a client: {e}"))
+    }
+
+    /// Open the public socket the config may ask for. Clients arriving there
+    /// are "unknown": the compositor did not launch them.
+    pub fn open_public_socket(&mut self) -> anyhow::Result<String> {
+        let source = ListeningSocketSource::new_auto()
+            .map_err(|e| anyhow::anyhow!("creating the public Wayland socket: {e}"))?;
+        let name = source.socket_name().to_string_lossy().into_owned();
+        self.loop_handle
+            .insert_source(source, |stream, _, state: &mut State| {
+                if let Err(err) = state.pal.insert_client(stream, Identity::unknown(), None) {
+                    warn!("{err}");
+                }
+            })
+            .map_err(|e| anyhow::anyhow!("listening on the public socket: {e}"))?;
+        warn!(socket = %name, "public Wayland socket open: its clients are \"unknown\"");
+        Ok(name)
+    }
+
+    pub fn output_by_name(&self, name: &str) -> Option<&Output> {
+        self.outputs
+            .iter()
+            .map(|o| &o.output)
+            .find(|o| o.name() == name)
+    }
+
+    pub fn output_entry_mut(&mut self, name: &str) -> Option<&mut OutputEntry> {
+        self.outputs.iter_mut().find(|o| o.output.name() == name)
+    }
+
+    /// Mark outputs as needing a frame; the loop renders them when paced.
+    pub fn queue_redraw(&mut self, output: &Output) {
+        if let Some(entry) = self.outputs.iter_mut().find(|o| &o.output == output) {
+            entry.redraw.needed = true;
+        }
+    }
+
+    pub fn queue_redraw_all(&mut self) {
+        for entry in &mut self.outputs {
+            entry.redraw.needed = true;
+        }
+    }
+
+    /// The output's rectangle in global logical coordinates.
+    pub fn output_geometry(&self, output: &Output) -> Option<Rectangle<i32, Logical>> {
+        self.space.output_geometry(output)
+    }
+
+    /// The output minus the reserved strip: where windows may be.
+    pub fn work_area(&self, output: &Output) -> Option<Rectangle<i32, Logical>> {
+        let geo = self.output_geometry(output)?;
+        let strip = STRIP_HEIGHT.min(geo.size.h);
+        Some(Rectangle::new(
+            (geo.loc.x, geo.loc.y + strip).into(),
+            (geo.size.w, geo.size.h - strip).into(),
+        ))
+    }
+
+    /// The output under the pointer, else the first one.
+    pub fn active_output(&self) -> Option<Output> {
+        self.space
+            .output_under(self.pointer_location)
+            .next()
+            .cloned()
+            .or_else(|| self.outputs.first().map(|o| o.output.clone()))
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration test support: the in-process harness (headless Palisade with
+//! virtual outputs, synthetic input, pixel readback) and an in-process
+//! Wayland test client.
+
+pub mod client;
