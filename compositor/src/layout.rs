@@ -174,12 +174,15 @@ impl Palisade {
     /// After a window goes away: if it had focus, the topmost mapped window
     /// takes it.
     pub fn focus_after_unmap(&mut self, gone: &Window) {
-        let had_focus = self.focused_window().as_ref() == Some(gone)
-            || self
-                .seat
-                .get_keyboard()
-                .and_then(|k| k.current_focus())
-                .is_none();
+        // Compare surfaces: `gone` may already be out of `windows`.
+        let focus = self.seat.get_keyboard().and_then(|k| k.current_focus());
+        let had_focus = match (focus, gone.wl_surface()) {
+            (None, _) => true,
+            (Some(f), Some(g)) => {
+                !f.alive() || f == *g || self.focused_window().as_ref() == Some(gone)
+            }
+            (Some(f), None) => !f.alive(),
+        };
         if had_focus {
             let next = self
                 .space

@@ -207,11 +207,30 @@ impl State {
         self.pal.space.refresh();
         self.pal.popups.cleanup();
         self.pal.windows.retain(|m| m.window.alive());
+        self.ensure_focus();
         self.apply_focus();
         self.pal.children.reap();
         self.render_pending();
         if let Err(err) = self.pal.display_handle.flush_clients() {
             warn!("flushing clients failed: {err}");
+        }
+    }
+
+    /// Keyboard focus is never left on nothing (or on a dead surface) while
+    /// a mapped window exists: the topmost one takes it.
+    fn ensure_focus(&mut self) {
+        if self.pal.pending_focus.is_some() {
+            return;
+        }
+        let Some(keyboard) = self.pal.seat.get_keyboard() else {
+            return;
+        };
+        if keyboard.current_focus().is_some_and(|s| s.is_alive()) {
+            return;
+        }
+        let top = self.pal.space.elements().next_back().cloned();
+        if top.is_some() || keyboard.current_focus().is_some() {
+            self.pal.focus_window(top.as_ref());
         }
     }
 

@@ -3,3 +3,4 @@
 //! Wayland test client.
 
 pub mod client;
+pub mod fixture;

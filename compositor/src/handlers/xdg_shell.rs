@@ -142,6 +142,13 @@ impl XdgShellHandler for State {
     ) {
     }
 
+    fn parent_changed(&mut self, surface: ToplevelSurface) {
+        // A toplevel that becomes a dialog is re-placed over its parent.
+        if let Some(index) = self.pal.window_index_for_surface(surface.wl_surface()) {
+            self.pal.layout_window(index);
+        }
+    }
+
     fn title_changed(&mut self, _surface: ToplevelSurface) {
         self.pal.queue_redraw_all();
     }

@@ -1,0 +1,199 @@
+//! The in-process harness: a headless Palisade (virtual outputs, pixman
+//! pixels) plus in-process clients on socketpairs, all in one thread. Each
+//! `step` dispatches the server once and every client once; waits loop on
+//! steps with a deadline and fail with a message, never sleep and hope.
+
+use std::os::unix::net::UnixStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use palisade::backend::headless::{Pixels, VirtualOutput};
+use palisade::config::Config;
+use palisade::introspect::StateInfo;
+use palisade::scenario::driver::Driver;
+use palisade::Identity;
+
+use crate::client::TestClient;
+
+/// The default wait for anything in a test.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+pub type ClientId = usize;
+
+pub struct Fixture {
+    pub driver: Driver,
+    clients: Vec<TestClient>,
+}
+
+/// Log to the test output once per process (RUST_LOG to see more).
+pub fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// A virtual output spec for `Fixture::new`.
+pub fn output(w: i32, h: i32, scale: f64) -> VirtualOutput {
+    VirtualOutput {
+        name: None,
+        size: (w, h),
+        scale,
+    }
+}
+
+/// Clients that run as real subprocesses need a runtime dir (foot, Chromium).
+pub fn ensure_runtime_dir() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        let dir = std::env::temp_dir().join(format!("palisade-test-xdg-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+        // Set before any client is spawned, from the test thread.
+        std::env::set_var("XDG_RUNTIME_DIR", &dir);
+    }
+}
+
+/// Whether a program is installed; real-client tests need it (.ci/run
+/// installs them, so in CI a missing program is a failure, not a skip).
+pub fn require_program(name: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{name} is not installed: run scripts/deps.sh (the README's test command does)"
+    );
+}
+
+impl Fixture {
+    pub fn new(outputs: Vec<VirtualOutput>) -> Fixture {
+        Self::with_config(Config::embedded_default(), outputs)
+    }
+
+    pub fn with_config(config: Config, outputs: Vec<VirtualOutput>) -> Fixture {
+        init_logging();
+        let driver = Driver::new(config, outputs).expect("starting a headless Palisade");
+        Fixture {
+            driver,
+            clients: Vec::new(),
+        }
+    }
+
+    /// Connect an in-process client with the given identity and wait until
+    /// it has its globals and seat.
+    pub fn add_client(&mut self, identity: Identity) -> ClientId {
+        let (ours, theirs) = UnixStream::pair().expect("socketpair");
+        self.driver
+            .state
+            .pal
+            .insert_client(ours, identity, None)
+            .expect("inserting a test client");
+        self.clients.push(TestClient::new(theirs));
+        let id = self.clients.len() - 1;
+        self.wait("the test client to receive its globals", |f| {
+            f.clients[id].is_ready()
+        });
+        id
+    }
+
+    pub fn client(&mut self, id: ClientId) -> &mut TestClient {
+        &mut self.clients[id]
+    }
+
+    /// One round: the server, then every client.
+    pub fn step(&mut self) {
+        self.driver
+            .dispatch(Duration::from_millis(1))
+            .expect("dispatching the compositor");
+        for client in &mut self.clients {
+            client.dispatch();
+        }
+        self.driver
+            .dispatch(Duration::ZERO)
+            .expect("dispatching the compositor");
+    }
+
+    /// Step until `done`; panic with `what` after `TIMEOUT`.
+    pub fn wait(&mut self, what: &str, done: impl FnMut(&mut Fixture) -> bool) {
+        self.wait_for(TIMEOUT, what, done)
+    }
+
+    pub fn wait_for(
+        &mut self,
+        timeout: Duration,
+        what: &str,
+        mut done: impl FnMut(&mut Fixture) -> bool,
+    ) {
+        let deadline = Instant::now() + timeout;
+        while !done(self) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out after {} ms waiting for {what}; state: {:?}",
+                timeout.as_millis(),
+                self.state()
+            );
+            self.step();
+        }
+    }
+
+    /// A full round trip for one client: everything it sent has been handled
+    /// and everything the server answered has been read.
+    pub fn roundtrip(&mut self, id: ClientId) {
+        let sync = self.clients[id].send_sync();
+        self.wait("a client round trip", |f| f.clients[id].sync_done(sync));
+    }
+
+    /// Create a toplevel, wait for its first configure, draw it in `rgba`
+    /// at the configured size and wait until it is mapped.
+    pub fn map_window(&mut self, id: ClientId, rgba: [u8; 4]) -> usize {
+        let before = self.driver.mapped_windows();
+        let w = self.clients[id].create_window();
+        self.wait("the first configure", |f| {
+            !f.clients[id].configures(w).is_empty()
+        });
+        self.clients[id].ack_and_draw(w, None, rgba);
+        self.wait("the window to be mapped", |f| {
+            f.driver.mapped_windows() > before
+        });
+        w
+    }
+
+    pub fn state(&self) -> StateInfo {
+        self.driver.state.pal.state_info()
+    }
+
+    /// The output's pixels as they are now (rendering anything due first).
+    pub fn pixels(&mut self, output: &str) -> Pixels {
+        self.step();
+        self.driver.pixels(output).expect("reading output pixels")
+    }
+
+    /// Wait until the output shows at least `min` pixels near `rgb`.
+    pub fn wait_color(&mut self, output: &str, rgb: [u8; 3], min: u64) {
+        let name = output.to_owned();
+        self.wait(&format!("{min} pixels of {rgb:?} on {output}"), |f| {
+            f.pixels(&name).count_near(rgb, 8) >= min
+        });
+    }
+
+    pub fn key_chord(&mut self, chord: &str) {
+        self.driver.key_chord(chord).expect("pressing a chord");
+        self.step();
+    }
+}
+
+/// The identity of an app from the default config.
+pub fn identity(id: &str, label: &str, color: [u8; 3]) -> Identity {
+    Identity {
+        id: id.into(),
+        label: label.into(),
+        color,
+    }
+}
