@@ -24,6 +24,8 @@ pub enum Action {
     FocusPrev,
     Close,
     Launch(String),
+    /// Ctrl+Alt+Fn on a real session: XF86Switch_VT_n.
+    ChangeVt(i32),
 }
 
 /// Resolve a chord's key name to a keysym, lowercased so "Q" and "q" match.
@@ -33,6 +35,16 @@ fn chord_keysym(chord: &Chord) -> Keysym {
         sym = xkb::keysym_from_name(&chord.key, xkb::KEYSYM_CASE_INSENSITIVE);
     }
     lower(sym)
+}
+
+/// XF86Switch_VT_n, which the keymap produces for Ctrl+Alt+Fn: matched on
+/// the modified keysym, and never a client's business.
+pub fn vt_number(sym: Keysym) -> Option<i32> {
+    let first = Keysym::XF86_Switch_VT_1.raw();
+    let raw = sym.raw();
+    (first..=Keysym::XF86_Switch_VT_12.raw())
+        .contains(&raw)
+        .then(|| (raw - first + 1) as i32)
 }
 
 /// ASCII-letter lowercase for keysyms (xkbcommon 0.8 has no to_lower); the
@@ -156,7 +168,10 @@ impl State {
                     }
                     return FilterResult::Forward;
                 }
-                match match_binding(&state.pal.config, mods, &handle.raw_syms()) {
+                let action = vt_number(handle.modified_sym())
+                    .map(Action::ChangeVt)
+                    .or_else(|| match_binding(&state.pal.config, mods, &handle.raw_syms()));
+                match action {
                     Some(action) => {
                         state.pal.suppressed_keys.push(raw);
                         FilterResult::Intercept(Some(action))
@@ -176,6 +191,11 @@ impl State {
             Action::FocusNext => self.pal.cycle_focus(true),
             Action::FocusPrev => self.pal.cycle_focus(false),
             Action::Close => self.pal.close_focused(),
+            Action::ChangeVt(vt) => {
+                if let crate::backend::Backend::Udev(udev) = &mut self.backend {
+                    udev.change_vt(vt);
+                }
+            }
             Action::Launch(id) => {
                 if let Err(err) = self.launch_app(&id) {
                     tracing::warn!("launching {id}: {err:#}");
@@ -449,6 +469,13 @@ mod tests {
             match_binding(&config, &m, &syms),
             Some(Action::Launch(app.id.clone()))
         );
+    }
+
+    #[test]
+    fn vt_keysyms_map_to_their_number() {
+        assert_eq!(vt_number(Keysym::XF86_Switch_VT_1), Some(1));
+        assert_eq!(vt_number(Keysym::XF86_Switch_VT_12), Some(12));
+        assert_eq!(vt_number(Keysym::F1), None);
     }
 
     #[test]

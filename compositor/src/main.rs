@@ -90,7 +90,7 @@ fn run(
             }
             Backend::Headless(Headless::new(outputs)?)
         }
-        Kind::Winit => Backend::Winit(palisade::backend::Winit::new(&display.handle())?),
+        Kind::Winit => Backend::Winit(Box::new(palisade::backend::Winit::new(&display.handle())?)),
         Kind::Udev => Backend::Udev(Box::new(palisade::backend::Udev::new(
             &event_loop.handle(),
         )?)),

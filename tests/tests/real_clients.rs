@@ -1,6 +1,7 @@
 //! Real Wayland clients as subprocesses (weston-simple-shm, foot, Chromium)
-//! against the in-process headless compositor: their own pre-connected
-//! sockets, their identity, their pixels and their keyboard input.
+//! against the in-process headless compositor: each on its own pre-connected
+//! socket, with the identity the compositor gave it, its pixels where the
+//! layout says and the keys we type reaching it.
 //!
 //! A missing program fails the test: the README's test command installs them.
 
@@ -17,15 +18,27 @@ use palisade_tests::fixture::{ensure_runtime_dir, init_logging, require_program}
 const OUTPUT: &str = "headless-1";
 const WIDTH: i32 = 1280;
 const HEIGHT: i32 = 800;
-/// The reserved strip at the top of every output.
-const STRIP: u32 = 32;
+/// The reserved strip at the top of every output, in pixels (scale 1).
+const STRIP: i32 = 32;
+/// Set in the test process; no launched client may inherit it.
+const DECOY_DISPLAY: &str = "wayland-palisade-decoy";
 
-/// A logical rectangle, `[x, y, w, h]` as in `StateInfo`.
+/// A rectangle `[x, y, w, h]`, as `StateInfo` gives them. The output has
+/// scale 1 at the origin, so logical coordinates are pixel coordinates.
 type Rect = [i32; 4];
 
 fn start(config: Config) -> Driver {
     init_logging();
-    ensure_runtime_dir();
+    // The environment is changed once, before any compositor or client of
+    // this process runs: every test passes through here first.
+    static ENV: std::sync::Once = std::sync::Once::new();
+    ENV.call_once(|| {
+        ensure_runtime_dir();
+        // Decoys: a launched app must get neither (the launcher removes
+        // them), so a leak would show up in its environment.
+        std::env::set_var("WAYLAND_DISPLAY", DECOY_DISPLAY);
+        std::env::set_var("DISPLAY", ":palisade-decoy");
+    });
     let output = VirtualOutput {
         name: Some(OUTPUT.into()),
         size: (WIDTH, HEIGHT),
@@ -34,20 +47,29 @@ fn start(config: Config) -> Driver {
     Driver::new(config, vec![output]).expect("starting a headless Palisade")
 }
 
-fn command(args: &[&str]) -> Vec<String> {
+fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 
-/// Run the loop until `done` holds; panic with `what` and the last state
-/// after `timeout`.
+/// Run the loop until `check` returns `Ok`; after `timeout`, panic with
+/// `what`, the last reason `check` gave and the compositor's state.
 fn wait(
     driver: &mut Driver,
     timeout: Duration,
     what: &str,
-    mut done: impl FnMut(&mut Driver) -> bool,
+    mut check: impl FnMut(&mut Driver) -> Result<(), String>,
 ) {
-    if let Err(err) = driver.wait_until(timeout, what, |d| Ok(done(d))) {
-        panic!("{err:#}\nlast state: {:#?}", driver.state.pal.state_info());
+    let mut last = String::from("never checked");
+    let result = driver.wait_until(timeout, what, |d| match check(d) {
+        Ok(()) => Ok(true),
+        Err(why) => {
+            last = why;
+            Ok(false)
+        }
+    });
+    if let Err(err) = result {
+        let state = driver.state.pal.state_info();
+        panic!("{err:#}: {last}\nlast state: {state:#?}");
     }
 }
 
@@ -66,9 +88,9 @@ fn pixels(driver: &mut Driver) -> Pixels {
     driver.pixels(OUTPUT).expect("reading the output's pixels")
 }
 
-fn only_window(info: &StateInfo) -> &WindowInfo {
+fn only_window(info: &StateInfo) -> WindowInfo {
     assert_eq!(info.windows.len(), 1, "expected one window: {info:#?}");
-    &info.windows[0]
+    info.windows[0].clone()
 }
 
 fn work_area(info: &StateInfo) -> Rect {
@@ -77,6 +99,13 @@ fn work_area(info: &StateInfo) -> Rect {
         .find(|o| o.name == OUTPUT)
         .unwrap_or_else(|| panic!("no output {OUTPUT}: {info:#?}"))
         .work_area
+}
+
+fn contains(outer: Rect, inner: Rect) -> bool {
+    inner[0] >= outer[0]
+        && inner[1] >= outer[1]
+        && inner[0] + inner[2] <= outer[0] + outer[2]
+        && inner[1] + inner[3] <= outer[1] + outer[3]
 }
 
 /// A theme colour as the 8-bit RGB the renderer produces.
@@ -88,7 +117,7 @@ fn near(p: [u8; 4], rgb: [u8; 3], tolerance: u8) -> bool {
     (0..3).all(|i| p[i].abs_diff(rgb[i]) <= tolerance)
 }
 
-/// The pixel coordinates of `rect`, clipped to the frame.
+/// The pixel coordinates inside `rect`, clipped to the frame.
 fn coords(px: &Pixels, rect: Rect) -> impl Iterator<Item = (u32, u32)> {
     let clip = |v: i32, max: u32| v.clamp(0, max as i32) as u32;
     let (x0, x1) = (clip(rect[0], px.width), clip(rect[0] + rect[2], px.width));
@@ -96,8 +125,8 @@ fn coords(px: &Pixels, rect: Rect) -> impl Iterator<Item = (u32, u32)> {
     (y0..y1).flat_map(move |y| (x0..x1).map(move |x| (x, y)))
 }
 
-/// Pixels inside `rect` that differ between two frames (any channel by more
-/// than a rounding error).
+/// Pixels inside `rect` that differ between two frames by more than a
+/// rounding error.
 fn changed(a: &Pixels, b: &Pixels, rect: Rect) -> Vec<(u32, u32)> {
     coords(a, rect)
         .filter(|&(x, y)| {
@@ -107,80 +136,321 @@ fn changed(a: &Pixels, b: &Pixels, rect: Rect) -> Vec<(u32, u32)> {
         .collect()
 }
 
-/// A fresh directory for this test's files.
+/// How many distinct columns a set of pixels covers, and its lowest row.
+fn extent(points: &[(u32, u32)]) -> (usize, u32) {
+    let mut columns: Vec<u32> = points.iter().map(|p| p.0).collect();
+    columns.sort_unstable();
+    columns.dedup();
+    let bottom = points.iter().map(|p| p.1).max().unwrap_or(0);
+    (columns.len(), bottom)
+}
+
+/// The most common colour in `rect`: a terminal's background.
+fn dominant(px: &Pixels, rect: Rect) -> [u8; 3] {
+    let mut counts = std::collections::HashMap::new();
+    for (x, y) in coords(px, rect) {
+        *counts.entry(px.at(x, y)).or_insert(0u32) += 1;
+    }
+    let top = counts.into_iter().max_by_key(|&(_, n)| n);
+    top.map(|(p, _)| [p[0], p[1], p[2]]).unwrap_or_default()
+}
+
+/// A fresh, empty directory for one test's files.
 fn temp_dir(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("palisade-{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("creating a temp dir");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
     dir
 }
 
+/// A file under tests/data.
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("data")
-        .join(name)
+        .join(name);
+    assert!(path.exists(), "{} is missing", path.display());
+    path
 }
 
 #[test]
-fn weston_simple_shm_maps_inside_the_work_area() {
+fn weston_simple_shm_draws_inside_its_window_and_never_on_the_strip() {
     require_program("weston-simple-shm");
     let mut driver = start(Config::embedded_default());
     let pid = driver
         .state
         .pal
-        .spawn(&command(&["weston-simple-shm"]), &[], Identity::unknown())
+        .spawn(&strings(&["weston-simple-shm"]), &[], Identity::unknown())
         .expect("spawning weston-simple-shm");
 
     let info = wait_state(
         &mut driver,
         Duration::from_secs(10),
-        "weston-simple-shm's window",
+        "weston-simple-shm's window to be mapped",
         |s| s.windows.len() == 1,
     );
-    let window = only_window(&info).clone();
+    let window = only_window(&info);
+    // Not launched from the config: the compositor's "unknown" identity,
+    // and the pid from the spawn (the socket's credentials would be ours).
     assert_eq!(window.identity, "unknown", "{window:#?}");
     assert_eq!(window.label, "Unknown", "{window:#?}");
-    assert_eq!(window.pid, Some(pid), "the spawned pid is recorded");
+    assert_eq!(window.pid, Some(pid), "{window:#?}");
     let area = work_area(&info);
+    assert_eq!(area, [0, STRIP, WIDTH, HEIGHT - STRIP], "{info:#?}");
     let geo = window.geometry;
     assert!(
-        geo[0] >= area[0]
-            && geo[1] >= area[1]
-            && geo[0] + geo[2] <= area[0] + area[2]
-            && geo[1] + geo[3] <= area[1] + area[3],
-        "window {geo:?} outside the work area {area:?}"
+        contains(area, geo),
+        "window {geo:?} is not inside the work area {area:?}"
     );
 
-    // weston draws an animated ring pattern: pixels that are neither the
-    // desktop nor the strip, inside the window, are its own.
+    // weston draws an animated ring pattern, nothing like the desktop or the
+    // strip: count such pixels inside its 250x250 window.
     let theme = driver.state.pal.theme;
     let (background, strip) = (rgb8(theme.background), rgb8(theme.panel_background));
-    let mut foreign = 0;
     wait(
         &mut driver,
         Duration::from_secs(10),
         "weston-simple-shm's pixels inside its window",
         |d| {
             let px = pixels(d);
-            foreign = coords(&px, geo)
+            let own = coords(&px, geo)
                 .filter(|&(x, y)| {
                     let p = px.at(x, y);
                     !near(p, background, 2) && !near(p, strip, 2)
                 })
                 .count();
-            foreign > 20_000
+            match own > 20_000 {
+                true => Ok(()),
+                false => Err(format!("{own} of its pixels in {geo:?}, want > 20000")),
+            }
         },
     );
 
-    // The strip stays the strip's colour, all of it.
     let px = pixels(&mut driver);
-    let bad: Vec<_> = coords(&px, [0, 0, WIDTH, STRIP as i32])
+    // The strip is all strip colour: the window never covers it.
+    let on_strip: Vec<_> = coords(&px, [0, 0, WIDTH, STRIP])
         .filter(|&(x, y)| !near(px.at(x, y), strip, 2))
-        .take(5)
-        .map(|(x, y)| ((x, y), px.at(x, y)))
         .collect();
     assert!(
-        bad.is_empty(),
-        "strip pixels that are not {strip:?}: {bad:?}"
+        on_strip.is_empty(),
+        "{} strip pixels are not the strip colour {strip:?}, e.g. {:?}",
+        on_strip.len(),
+        on_strip
+            .iter()
+            .take(5)
+            .map(|&(x, y)| ((x, y), px.at(x, y)))
+            .collect::<Vec<_>>()
     );
+    // Nothing of the window leaks outside the geometry the state reports.
+    let outside: Vec<_> = coords(&px, area)
+        .filter(|&(x, y)| !contains(geo, [x as i32, y as i32, 1, 1]))
+        .filter(|&(x, y)| !near(px.at(x, y), background, 2))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "{} pixels outside the window {geo:?} are not the desktop {background:?}, e.g. {:?}",
+        outside.len(),
+        outside
+            .iter()
+            .take(5)
+            .map(|&(x, y)| ((x, y), px.at(x, y)))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn foot_receives_typed_keys() {
+    require_program("foot");
+    let mut driver = start(Config::embedded_default());
+    // tests/data/foot.ini: DejaVu Sans Mono 12, no cursor blinking, no user
+    // config. dash with a fixed prompt and no rc file: nothing on screen
+    // changes but what we type.
+    let config = format!("--config={}", data("foot.ini").display());
+    let env = [("PS1", "ready$ "), ("ENV", "")].map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let pid = driver
+        .state
+        .pal
+        .spawn(
+            &strings(&["foot", &config, "sh"]),
+            &env,
+            Identity::unknown(),
+        )
+        .expect("spawning foot");
+
+    // Focus comes with the first buffer (foot crashes on an earlier one).
+    let info = wait_state(
+        &mut driver,
+        Duration::from_secs(20),
+        "foot's window to be mapped with keyboard focus",
+        |s| s.windows.len() == 1 && s.windows[0].focused,
+    );
+    let window = only_window(&info);
+    assert_eq!(window.identity, "unknown", "{window:#?}");
+    assert_eq!(window.pid, Some(pid), "{window:#?}");
+    let geo = window.geometry;
+    // The first text rows (a cell is 19 pixels high at this size).
+    let band = [geo[0], geo[1], geo[2], 120.min(geo[3])];
+
+    // Its first real frame: the prompt is drawn.
+    wait(
+        &mut driver,
+        Duration::from_secs(20),
+        "foot to draw the shell's prompt",
+        |d| {
+            let px = pixels(d);
+            let bg = dominant(&px, band);
+            let ink = coords(&px, band)
+                .filter(|&(x, y)| !near(px.at(x, y), bg, 8))
+                .count();
+            match ink >= 100 {
+                true => Ok(()),
+                false => Err(format!("{ink} pixels of text in {band:?}, want >= 100")),
+            }
+        },
+    );
+    driver.settle(Duration::from_secs(1)).expect("settling");
+    let before = pixels(&mut driver);
+
+    // 22 characters on the prompt's row: about 1300 pixels and 170 columns
+    // change. A moving cursor alone changes about 20 columns.
+    driver
+        .type_text("echo palisade-typed-ok")
+        .expect("typing into foot");
+    let mut typed = Vec::new();
+    wait(
+        &mut driver,
+        Duration::from_secs(10),
+        "the typed command line to appear in foot",
+        |d| {
+            typed = changed(&before, &pixels(d), band);
+            let (columns, _) = extent(&typed);
+            match typed.len() >= 600 && columns >= 150 {
+                true => Ok(()),
+                false => Err(format!(
+                    "{} pixels in {columns} columns changed, want >= 600 in >= 150",
+                    typed.len()
+                )),
+            }
+        },
+    );
+    driver.settle(Duration::from_secs(1)).expect("settling");
+    let after_typing = pixels(&mut driver);
+
+    // Return runs the command: its output and a new prompt appear below the
+    // command line.
+    driver.type_text("\n").expect("typing Return into foot");
+    let (_, bottom) = extent(&typed);
+    let below = [
+        geo[0],
+        bottom as i32 + 1,
+        geo[2],
+        geo[1] + band[3] - bottom as i32 - 1,
+    ];
+    wait(
+        &mut driver,
+        Duration::from_secs(10),
+        "the command's output below the command line",
+        |d| {
+            let n = changed(&after_typing, &pixels(d), below).len();
+            match n >= 400 {
+                true => Ok(()),
+                false => Err(format!("{n} pixels changed in {below:?}, want >= 400")),
+            }
+        },
+    );
+}
+
+/// The colour of tests/data/red-block.html.
+const PAGE_RED: [u8; 3] = [224, 27, 36];
+
+#[test]
+fn chromium_launched_from_the_config_gets_its_identity_and_socket() {
+    require_program("chromium");
+    let profile = temp_dir("chromium-profile");
+    let page = data("red-block.html");
+    let text = format!(
+        r##"
+[[app]]
+id = "browser-test"
+label = "Test Browser"
+color = "#123456"
+command = [
+    "chromium",
+    "--ozone-platform=wayland",
+    # Only because the tests run as root.
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--user-data-dir={profile}",
+    "file://{page}",
+]
+"##,
+        profile = profile.display(),
+        page = page.display(),
+    );
+    let config = Config::parse(&text, Path::new("<browser test config>"))
+        .unwrap_or_else(|e| panic!("the test config does not parse: {e}\n{text}"));
+    let mut driver = start(config);
+    let pid = driver
+        .state
+        .launch_app("browser-test")
+        .expect("launching browser-test");
+
+    // Chromium's first start with a fresh profile is slow on two cores.
+    let slow = Duration::from_secs(60);
+    wait_state(&mut driver, slow, "Chromium's window to be mapped", |s| {
+        s.windows.len() == 1
+    });
+    wait(&mut driver, slow, "the red page inside Chromium", |d| {
+        let red = pixels(d).count_near(PAGE_RED, 8);
+        match red >= 100_000 {
+            true => Ok(()),
+            false => Err(format!("{red} pixels near {PAGE_RED:?}, want >= 100000")),
+        }
+    });
+
+    // Identity comes from the config entry it was launched from, whatever
+    // app_id Chromium chose for itself.
+    let info = driver.state.pal.state_info();
+    let window = only_window(&info);
+    assert_eq!(window.identity, "browser-test", "{window:#?}");
+    assert_eq!(window.label, "Test Browser", "{window:#?}");
+    assert_eq!(window.pid, Some(pid), "{window:#?}");
+    let area = work_area(&info);
+    assert_eq!(area, [0, STRIP, WIDTH, HEIGHT - STRIP], "{info:#?}");
+    // Chromium may still be resizing to the configured size.
+    let info = wait_state(
+        &mut driver,
+        Duration::from_secs(10),
+        "Chromium's window to fill the work area",
+        |s| s.windows.len() == 1 && s.windows[0].geometry == area,
+    );
+    assert_eq!(info.windows[0].geometry, area);
+
+    // Its only way in is the socket the compositor handed it.
+    let environ = std::fs::read(format!("/proc/{pid}/environ"))
+        .unwrap_or_else(|e| panic!("reading Chromium's environment (pid {pid}): {e}"));
+    let vars: Vec<String> = environ
+        .split(|&b| b == 0)
+        .filter(|v| !v.is_empty())
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect();
+    let socket = vars.iter().find_map(|v| v.strip_prefix("WAYLAND_SOCKET="));
+    assert!(
+        socket.is_some_and(|fd| fd.parse::<u32>().is_ok()),
+        "no WAYLAND_SOCKET=<fd> in Chromium's environment: {vars:?}"
+    );
+    for name in ["WAYLAND_DISPLAY=", "DISPLAY="] {
+        assert!(
+            !vars.iter().any(|v| v.starts_with(name)),
+            "{name}... in Chromium's environment, though the launcher removes it: {vars:?}"
+        );
+    }
+
+    // Ends Chromium (the compositor kills the children it started).
+    drop(driver);
+    let _ = std::fs::remove_dir_all(&profile);
 }

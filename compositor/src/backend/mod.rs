@@ -42,7 +42,7 @@ impl Kind {
 
 pub enum Backend {
     Headless(Headless),
-    Winit(Winit),
+    Winit(Box<Winit>),
     Udev(Box<Udev>),
 }
 

@@ -32,7 +32,8 @@ pub fn load(path: &Path) -> anyhow::Result<file::Scenario> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let base = path.parent().unwrap_or(Path::new("."));
-    file::parse(&text, base).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))
+    file::parse(&text, base)
+        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {}", path.display(), e.line, e.column, e.reason))
 }
 
 /// Run a scenario file. `config_override` (from --config) wins over the
@@ -75,7 +76,7 @@ fn run_step(driver: &mut Driver, step: &Step) -> anyhow::Result<()> {
         }
         Action::WaitWindows(n) => {
             let n = *n;
-            driver.wait_until(timeout, &format!("{n} mapped windows"), |d| {
+            driver.wait_until(timeout, &format!("{n} mapped window(s)"), |d| {
                 Ok(d.mapped_windows() >= n)
             })?;
         }
