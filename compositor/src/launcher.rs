@@ -72,12 +72,18 @@ impl Palisade {
             .env_remove("WAYLAND_DISPLAY")
             .env_remove("DISPLAY")
             .stdin(Stdio::null());
-        // SAFETY: pre_exec runs between fork and exec; fcntl is async-signal-safe
-        // and `fd` stays open in the child because `theirs` lives until after spawn.
+        // SAFETY: pre_exec runs between fork and exec; fcntl and prctl are
+        // async-signal-safe, and `fd` stays open in the child because
+        // `theirs` lives until after spawn.
         unsafe {
             cmd.pre_exec(move || {
                 let fd = BorrowedFd::borrow_raw(fd);
                 rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
+                // Apps die with the compositor, even a SIGKILLed one: the
+                // helper restarts it locked, and no app should outlive that.
+                rustix::process::set_parent_process_death_signal(Some(
+                    rustix::process::Signal::TERM,
+                ))?;
                 Ok(())
             });
         }

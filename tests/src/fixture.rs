@@ -68,7 +68,7 @@ pub fn require_program(name: &str) {
         .unwrap_or(false);
     assert!(
         found,
-        "{name} is not installed: run scripts/deps.sh (the README's test command does)"
+        "{name} is not installed: run assets/install-deps.sh (the README's test command does)"
     );
 }
 

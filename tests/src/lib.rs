@@ -2,5 +2,6 @@
 //! virtual outputs, synthetic input, pixel readback) and an in-process
 //! Wayland test client.
 
+pub mod binary;
 pub mod client;
 pub mod fixture;

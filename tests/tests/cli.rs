@@ -10,9 +10,10 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
-use std::sync::OnceLock;
+
 use std::time::Duration;
 
+use palisade_tests::binary::palisade_binary;
 use palisade_tests::fixture::{ensure_runtime_dir, require_program};
 use smithay::reexports::rustix::process::{kill_process, Pid, Signal};
 
@@ -21,60 +22,6 @@ use smithay::reexports::rustix::process::{kill_process, Pid, Signal};
 const LIMIT: Duration = Duration::from_secs(60);
 /// A compositor given a malformed config must not start: it exits at once.
 const PROMPT: Duration = Duration::from_secs(20);
-
-/// The path of an up-to-date `palisade` binary, built once per test binary.
-fn palisade() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("the tests package lives in the workspace");
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo.current_dir(workspace).args([
-            "build",
-            "--package",
-            "palisade-compositor",
-            "--bin",
-            "palisade",
-            "--message-format=json-render-diagnostics",
-        ]);
-        // This test runs from <target>/<profile dir>/deps/: build the same way.
-        let exe = std::env::current_exe().expect("the test binary's path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .and_then(Path::file_name)
-            .and_then(OsStr::to_str);
-        match profile_dir {
-            Some("debug") | None => {}
-            Some("release") => {
-                cargo.arg("--release");
-            }
-            Some(other) => {
-                cargo.args(["--profile", other]);
-            }
-        }
-        let out = cargo
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("running cargo build for the palisade binary");
-        assert!(
-            out.status.success(),
-            "cargo build of the palisade binary failed ({})",
-            out.status
-        );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let path = stdout
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|msg| msg["reason"] == "compiler-artifact")
-            .filter(|msg| msg["target"]["name"] == "palisade")
-            .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported no executable for the palisade binary");
-        assert!(path.exists(), "{} does not exist", path.display());
-        path
-    })
-}
 
 struct Run {
     status: ExitStatus,
@@ -128,7 +75,7 @@ impl Run {
 fn run<S: AsRef<OsStr>>(args: &[S], dir: &Path, limit: Duration) -> Run {
     ensure_runtime_dir();
     let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
-    let child = Command::new(palisade())
+    let child = Command::new(palisade_binary())
         .args(args)
         .current_dir(dir)
         // Whatever the caller's environment: info logs, no colour, and no

@@ -52,7 +52,7 @@ fn nested_backend_shows_strip_and_client_on_xvfb() {
     for program in ["Xvfb", "xwd", "weston-simple-shm"] {
         require_program(program);
     }
-    let binary = palisade_binary();
+    let binary = palisade_tests::binary::palisade_binary().to_path_buf();
     let mut session = Session::new();
 
     let display = session.start_xvfb();
@@ -313,22 +313,6 @@ fn parse_xwd(data: &[u8]) -> Result<Image, String> {
         height,
         pixels,
     })
-}
-
-/// `target/debug/palisade`, next to `target/debug/deps/winit-HASH`.
-fn palisade_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test executable's path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap_or_else(|| panic!("{} has no grandparent directory", exe.display()));
-    let binary = dir.join("palisade");
-    assert!(
-        binary.is_file(),
-        "{} does not exist: run `cargo build --bin palisade` first",
-        binary.display()
-    );
-    binary
 }
 
 /// The processes and files this test made; dropping it (also on a failed

@@ -67,10 +67,14 @@ impl Winit {
     }
 
     pub(super) fn init(&mut self, pal: &mut Palisade) {
+        // Without the EGL import extension (e.g. Xvfb) there is nothing to
+        // offer: an empty linux-dmabuf global would only mislead clients.
         let formats = self.backend.renderer().dmabuf_formats();
-        let mut state = smithay::wayland::dmabuf::DmabufState::new();
-        let global = state.create_global::<State>(&pal.display_handle, formats);
-        pal.dmabuf = Some((state, global));
+        if formats.iter().next().is_some() {
+            let mut state = smithay::wayland::dmabuf::DmabufState::new();
+            let global = state.create_global::<State>(&pal.display_handle, formats);
+            pal.dmabuf = Some((state, global));
+        }
         pal.add_output(self.output.clone());
 
         let Some(events) = self.events.take() else {
