@@ -95,7 +95,6 @@ fn run(
             &event_loop.handle(),
         )?)),
     };
-    let public_socket = config.public_socket;
     let mut state = State::new(
         display,
         event_loop.handle(),
@@ -103,9 +102,8 @@ fn run(
         backend,
         config,
     )?;
-    if public_socket {
-        let name = state.pal.open_public_socket()?;
-        info!("WAYLAND_DISPLAY={name}");
+    if let Some(name) = &state.pal.public_socket {
+        info!("public socket: WAYLAND_DISPLAY={name}");
     }
     let autostart: Vec<String> = state
         .pal

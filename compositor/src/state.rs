@@ -162,8 +162,8 @@ pub struct Palisade {
     pub pending_focus:
         Option<Option<smithay::reexports::wayland_server::protocol::wl_surface::WlSurface>>,
     pub children: Children,
-    /// Set when a binding asks the compositor to stop (nested mode only).
-    pub exit_requested: bool,
+    /// The public socket's name, when the config opened one.
+    pub public_socket: Option<String>,
 }
 
 /// Height of the reserved strip, in logical pixels.
@@ -197,6 +197,10 @@ impl State {
 
         let mut state = State { backend, pal };
         state.backend.init(&mut state.pal);
+        if state.pal.config.public_socket {
+            let name = state.pal.open_public_socket()?;
+            state.pal.public_socket = Some(name);
+        }
         Ok(state)
     }
 
@@ -348,7 +352,7 @@ impl Palisade {
             suppressed_keys: Vec::new(),
             pending_focus: None,
             children: Children::default(),
-            exit_requested: false,
+            public_socket: None,
         })
     }
 

@@ -7,35 +7,23 @@
 //! including the server killing us, are recorded rather than panicking, because some tests
 //! misbehave on purpose and assert on the outcome.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write as _};
+mod events;
+mod shm;
+mod state;
+
+use std::io;
 use std::os::fd::{AsFd as _, BorrowedFd};
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use wayland_client::backend::WaylandError;
-use wayland_client::protocol::wl_buffer::{self, WlBuffer};
-use wayland_client::protocol::wl_callback::{self, WlCallback};
 use wayland_client::protocol::wl_compositor::WlCompositor;
-use wayland_client::protocol::wl_keyboard::{self, WlKeyboard};
-use wayland_client::protocol::wl_registry::{self, WlRegistry};
-use wayland_client::protocol::wl_seat::{self, WlSeat};
-use wayland_client::protocol::wl_shm::{self, WlShm};
-use wayland_client::protocol::wl_shm_pool::WlShmPool;
-use wayland_client::protocol::wl_subcompositor::WlSubcompositor;
-use wayland_client::protocol::wl_surface::WlSurface;
-use wayland_client::{delegate_noop, Connection, Dispatch, EventQueue, Proxy, QueueHandle, WEnum};
-use wayland_protocols::wp::viewporter::client::wp_viewporter::WpViewporter;
-use wayland_protocols::xdg::decoration::zv1::client::zxdg_decoration_manager_v1::ZxdgDecorationManagerV1;
-use wayland_protocols::xdg::decoration::zv1::client::zxdg_toplevel_decoration_v1::{
-    self, ZxdgToplevelDecorationV1,
-};
-use wayland_protocols::xdg::shell::client::xdg_popup::{self, XdgPopup};
-use wayland_protocols::xdg::shell::client::xdg_positioner::{self, XdgPositioner};
-use wayland_protocols::xdg::shell::client::xdg_surface::{self, XdgSurface};
+use wayland_client::{Connection, EventQueue, Proxy, QueueHandle};
+use wayland_protocols::xdg::decoration::zv1::client::zxdg_toplevel_decoration_v1;
+use wayland_protocols::xdg::shell::client::xdg_positioner;
 use wayland_protocols::xdg::shell::client::xdg_toplevel::{self, XdgToplevel};
-use wayland_protocols::xdg::shell::client::xdg_wm_base::{self, XdgWmBase};
+use wayland_protocols::xdg::shell::client::xdg_wm_base::XdgWmBase;
+
+use state::{CallbackKind, Popup, ShellSurface, State, SurfaceKey, Window};
 
 pub type WindowId = usize;
 pub type PopupId = usize;
@@ -49,11 +37,6 @@ const DEFAULT_SIZE: (i32, i32) = (200, 150);
 /// Upper bound on socket reads per [`TestClient::dispatch`]; keeps one call short even if the
 /// server floods us, the rest is picked up on the next call.
 const MAX_READS_PER_DISPATCH: usize = 64;
-
-/// Highest versions we bind. wl_compositor 4 is the minimum for `damage_buffer`; newer versions
-/// only add events we ignore. wl_seat stays at 7 so wl_keyboard never sends `repeated` key states.
-const COMPOSITOR_MAX: u32 = 6;
-const SEAT_MAX: u32 = 7;
 
 /// One complete toplevel configure sequence (xdg_toplevel.configure + xdg_surface.configure).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -116,82 +99,6 @@ pub struct TestClient {
     error: Option<String>,
     connected: bool,
 }
-
-/// Which surface a callback or xdg_surface belongs to.
-#[derive(Debug, Clone, Copy)]
-enum SurfaceKey {
-    Window(WindowId),
-    Popup(PopupId),
-}
-
-/// User data of every wl_callback we create.
-#[derive(Debug, Clone, Copy)]
-enum CallbackKind {
-    /// After get_registry: fires once every global has been announced.
-    Registry,
-    /// After binding: fires once the bound globals' initial events (seat capabilities) arrived.
-    Bound,
-    User(SyncId),
-    Frame(SurfaceKey),
-}
-
-/// What toplevels and popups have in common.
-struct ShellSurface {
-    surface: WlSurface,
-    xdg_surface: XdgSurface,
-    /// Smithay treats acking an already-acked serial as an invalid serial, so remember it.
-    last_acked: Option<u32>,
-    destroyed: bool,
-    frames_done: u32,
-}
-
-struct Window {
-    shell: ShellSurface,
-    toplevel: XdgToplevel,
-    decoration: Option<ZxdgToplevelDecorationV1>,
-    decoration_mode: Option<zxdg_toplevel_decoration_v1::Mode>,
-    /// Filled by xdg_toplevel.configure, completed by xdg_surface.configure's serial.
-    pending: Configure,
-    configures: Vec<Configure>,
-    closed: bool,
-}
-
-struct Popup {
-    shell: ShellSurface,
-    parent: WindowId,
-    popup: XdgPopup,
-    requested_size: (i32, i32),
-    pending: PopupConfigure,
-    configures: Vec<PopupConfigure>,
-    done: bool,
-}
-
-#[derive(Default)]
-struct State {
-    registry: Option<WlRegistry>,
-    /// (name, interface, version) as advertised.
-    globals: Vec<(u32, String, u32)>,
-    ready: bool,
-    syncs_done: Vec<bool>,
-
-    compositor: Option<WlCompositor>,
-    shm: Option<WlShm>,
-    wm_base: Option<XdgWmBase>,
-    seat: Option<WlSeat>,
-    subcompositor: Option<WlSubcompositor>,
-    decoration_manager: Option<ZxdgDecorationManagerV1>,
-    viewporter: Option<WpViewporter>,
-
-    keyboard: Option<WlKeyboard>,
-    keyboard_events: Vec<KeyboardEvent>,
-    /// Surface between wl_keyboard.enter and leave (or until we destroy it ourselves: the
-    /// server cannot send leave for a dead surface).
-    keyboard_focus: Option<WlSurface>,
-
-    windows: Vec<Window>,
-    popups: Vec<Popup>,
-}
-
 impl TestClient {
     /// Wraps one end of a socket pair. Panics only if the connection cannot be set up at all
     /// (e.g. libwayland-client missing when wayland-backend uses the system library).
@@ -579,25 +486,7 @@ impl TestClient {
         }
 
         let (width, height) = (width.max(1), height.max(1));
-        let [r, g, b, a] = rgba;
-        let premultiply = |c: u8| (u32::from(c) * u32::from(a) + 127) / 255;
-        // wl_shm formats are little-endian 32-bit words: 0xAARRGGBB.
-        let pixel = (u32::from(a) << 24) | (premultiply(r) << 16) | (premultiply(g) << 8);
-        let pixel = (pixel | premultiply(b)).to_le_bytes();
-        let format = match a {
-            u8::MAX => wl_shm::Format::Xrgb8888,
-            _ => wl_shm::Format::Argb8888,
-        };
-        let stride = width * 4;
-        let pixel_count = usize::try_from(width * height).expect("buffer size overflow");
-        let file = create_shm_file(&pixel.repeat(pixel_count))
-            .expect("failed to create a shared-memory file for a test buffer");
-
-        // The fd is duplicated when the request is queued, so the pool and file can go at once;
-        // the server keeps its own mapping for the buffer's lifetime.
-        let pool = shm.create_pool(file.as_fd(), stride * height, &self.qh, ());
-        let buffer = pool.create_buffer(0, width, height, stride, format, &self.qh, ());
-        pool.destroy();
+        let buffer = shm::solid_buffer(&shm, &self.qh, (width, height), rgba);
 
         let surface = &shell.surface;
         surface.attach(Some(&buffer), 0, 0);
@@ -630,287 +519,3 @@ impl TestClient {
         self.connected = false;
     }
 }
-
-/// Creates an unlinked file holding `contents`. A plain temp file keeps this module free of
-/// extra dependencies (no memfd_create in std); unlinking at once means nothing leaks if a
-/// test panics.
-fn create_shm_file(contents: &[u8]) -> io::Result<File> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let serial = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = format!("palisade-test-shm-{}-{serial}", std::process::id());
-    let path = std::env::temp_dir().join(name);
-    let mut options = OpenOptions::new();
-    let mut file = options
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)?;
-    fs::remove_file(&path)?;
-    file.write_all(contents)?;
-    Ok(file)
-}
-
-impl ShellSurface {
-    fn new(surface: WlSurface, xdg_surface: XdgSurface) -> Self {
-        Self {
-            surface,
-            xdg_surface,
-            last_acked: None,
-            destroyed: false,
-            frames_done: 0,
-        }
-    }
-
-    /// Destroys the objects after the role object (toplevel/popup) is gone.
-    fn destroy(&self, keyboard_focus: &mut Option<WlSurface>) {
-        self.xdg_surface.destroy();
-        self.surface.destroy();
-        if keyboard_focus.as_ref() == Some(&self.surface) {
-            *keyboard_focus = None;
-        }
-    }
-}
-
-impl State {
-    fn shell_mut(&mut self, key: SurfaceKey) -> &mut ShellSurface {
-        match key {
-            SurfaceKey::Window(w) => &mut self.windows[w].shell,
-            SurfaceKey::Popup(p) => &mut self.popups[p].shell,
-        }
-    }
-
-    fn bind_globals(&mut self, qh: &QueueHandle<Self>) {
-        let Some(registry) = &self.registry else {
-            return;
-        };
-        // Only the first global of each interface is bound, capped at the versions we handle.
-        for &(name, ref interface, version) in &self.globals {
-            match interface.as_str() {
-                "wl_compositor" if self.compositor.is_none() => {
-                    let version = version.min(COMPOSITOR_MAX);
-                    self.compositor = Some(registry.bind(name, version, qh, ()));
-                }
-                "wl_shm" if self.shm.is_none() => {
-                    self.shm = Some(registry.bind(name, 1, qh, ()));
-                }
-                "xdg_wm_base" if self.wm_base.is_none() => {
-                    let version = version.min(XdgWmBase::interface().version);
-                    self.wm_base = Some(registry.bind(name, version, qh, ()));
-                }
-                "wl_seat" if self.seat.is_none() => {
-                    self.seat = Some(registry.bind(name, version.min(SEAT_MAX), qh, ()));
-                }
-                "wl_subcompositor" if self.subcompositor.is_none() => {
-                    self.subcompositor = Some(registry.bind(name, 1, qh, ()));
-                }
-                "zxdg_decoration_manager_v1" if self.decoration_manager.is_none() => {
-                    self.decoration_manager = Some(registry.bind(name, 1, qh, ()));
-                }
-                "wp_viewporter" if self.viewporter.is_none() => {
-                    self.viewporter = Some(registry.bind(name, 1, qh, ()));
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
-/// Implements `Dispatch<$iface, $udata>` for `State` from a closure-like body; the trait's
-/// full signature would otherwise dwarf the few lines each interface needs.
-macro_rules! on_event {
-    ($iface:ty, $udata:ty, |$state:pat_param, $proxy:pat_param, $event:pat_param, $data:pat_param, $conn:pat_param, $qh:pat_param| $body:block) => {
-        impl Dispatch<$iface, $udata> for State {
-            fn event(
-                $state: &mut Self,
-                $proxy: &$iface,
-                $event: <$iface as Proxy>::Event,
-                $data: &$udata,
-                $conn: &Connection,
-                $qh: &QueueHandle<Self>,
-            ) $body
-        }
-    };
-}
-
-on_event!(WlRegistry, (), |state, _, event, _, _, _| {
-    match event {
-        wl_registry::Event::Global {
-            name,
-            interface,
-            version,
-        } => state.globals.push((name, interface, version)),
-        wl_registry::Event::GlobalRemove { name } => state.globals.retain(|g| g.0 != name),
-        _ => {}
-    }
-});
-
-on_event!(
-    WlCallback,
-    CallbackKind,
-    |state, _, event, kind, conn, qh| {
-        let wl_callback::Event::Done { .. } = event else {
-            return;
-        };
-        match *kind {
-            CallbackKind::Registry => {
-                state.bind_globals(qh);
-                conn.display().sync(qh, CallbackKind::Bound);
-            }
-            CallbackKind::Bound => state.ready = true,
-            CallbackKind::User(id) => state.syncs_done[id] = true,
-            CallbackKind::Frame(key) => state.shell_mut(key).frames_done += 1,
-        }
-    }
-);
-
-// Every draw uses a fresh buffer, so a released one is never needed again.
-on_event!(WlBuffer, (), |_, buffer, event, _, _, _| {
-    if let wl_buffer::Event::Release = event {
-        buffer.destroy();
-    }
-});
-
-// Unanswered pings make compositors treat us as hung (and may kill us).
-on_event!(XdgWmBase, (), |_, wm_base, event, _, _, _| {
-    if let xdg_wm_base::Event::Ping { serial } = event {
-        wm_base.pong(serial);
-    }
-});
-
-// xdg_surface.configure completes the role-specific configure that preceded it.
-on_event!(XdgSurface, SurfaceKey, |state, _, event, key, _, _| {
-    let xdg_surface::Event::Configure { serial } = event else {
-        return;
-    };
-    match *key {
-        // The protocol-violation toplevel uses an id outside the window list.
-        SurfaceKey::Window(w) => {
-            if let Some(window) = state.windows.get_mut(w) {
-                let pending = std::mem::take(&mut window.pending);
-                window.configures.push(Configure { serial, ..pending });
-            }
-        }
-        SurfaceKey::Popup(p) => {
-            let popup = &mut state.popups[p];
-            let pending = popup.pending.clone();
-            popup.configures.push(PopupConfigure { serial, ..pending });
-        }
-    }
-});
-
-on_event!(XdgToplevel, WindowId, |state, _, event, w, _, _| {
-    let Some(window) = state.windows.get_mut(*w) else {
-        return;
-    };
-    match event {
-        xdg_toplevel::Event::Configure {
-            width,
-            height,
-            states,
-        } => {
-            // `states` is an array of native-endian u32 enum values; unknown ones are skipped.
-            let states = states
-                .chunks_exact(4)
-                .filter_map(|c| c.try_into().ok().map(u32::from_ne_bytes))
-                .filter_map(|v| xdg_toplevel::State::try_from(v).ok())
-                .collect();
-            window.pending = Configure {
-                size: (width, height),
-                states,
-                serial: 0,
-            };
-        }
-        xdg_toplevel::Event::Close => window.closed = true,
-        _ => {}
-    }
-});
-
-on_event!(XdgPopup, PopupId, |state, _, event, p, _, _| {
-    let popup = &mut state.popups[*p];
-    match event {
-        xdg_popup::Event::Configure {
-            x,
-            y,
-            width,
-            height,
-        } => {
-            popup.pending = PopupConfigure {
-                x,
-                y,
-                width,
-                height,
-                serial: 0,
-            }
-        }
-        xdg_popup::Event::PopupDone => popup.done = true,
-        _ => {}
-    }
-});
-
-on_event!(
-    ZxdgToplevelDecorationV1,
-    WindowId,
-    |state, _, event, w, _, _| {
-        if let zxdg_toplevel_decoration_v1::Event::Configure { mode } = event {
-            state.windows[*w].decoration_mode = mode.into_result().ok();
-        }
-    }
-);
-
-on_event!(WlSeat, (), |state, seat, event, _, _, qh| {
-    let wl_seat::Event::Capabilities { capabilities } = event else {
-        return;
-    };
-    let keyboard_bit = u32::from(wl_seat::Capability::Keyboard);
-    let has_keyboard = u32::from(capabilities) & keyboard_bit != 0;
-    if has_keyboard && state.keyboard.is_none() {
-        state.keyboard = Some(seat.get_keyboard(qh, ()));
-    } else if !has_keyboard {
-        if let Some(keyboard) = state.keyboard.take() {
-            if keyboard.version() >= 3 {
-                keyboard.release();
-            }
-            state.keyboard_focus = None;
-        }
-    }
-});
-
-on_event!(WlKeyboard, (), |state, _, event, _, _, _| {
-    let recorded = match event {
-        // Dropping the event's OwnedFd closes the keymap; tests never need its contents.
-        wl_keyboard::Event::Keymap { .. } => return,
-        wl_keyboard::Event::Enter { surface, .. } => {
-            state.keyboard_focus = Some(surface);
-            KeyboardEvent::Enter
-        }
-        wl_keyboard::Event::Leave { .. } => {
-            state.keyboard_focus = None;
-            KeyboardEvent::Leave
-        }
-        wl_keyboard::Event::Key {
-            key,
-            state: key_state,
-            ..
-        } => {
-            let pressed = matches!(key_state, WEnum::Value(wl_keyboard::KeyState::Pressed));
-            KeyboardEvent::Key { key, pressed }
-        }
-        wl_keyboard::Event::Modifiers { mods_depressed, .. } => KeyboardEvent::Modifiers {
-            depressed: mods_depressed,
-        },
-        _ => return,
-    };
-    state.keyboard_events.push(recorded);
-});
-
-// Interfaces without events, or whose events (shm formats, surface enter/leave, preferred
-// scale) no test needs.
-delegate_noop!(State: WlCompositor);
-delegate_noop!(State: WlShmPool);
-delegate_noop!(State: WlSubcompositor);
-delegate_noop!(State: ZxdgDecorationManagerV1);
-delegate_noop!(State: WpViewporter);
-delegate_noop!(State: XdgPositioner);
-delegate_noop!(State: ignore WlShm);
-delegate_noop!(State: ignore WlSurface);

@@ -353,3 +353,125 @@ fn shipped_config_validates() {
     run.assert_stderr_has("palisade validate", &["config is valid"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn read_state(path: &Path) -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}\n{text}", path.display()))
+}
+
+fn window_on<'a>(state: &'a serde_json::Value, output: &str) -> &'a serde_json::Value {
+    state["windows"]
+        .as_array()
+        .and_then(|ws| ws.iter().find(|w| w["output"] == output))
+        .unwrap_or_else(|| panic!("no window on {output}: {state}"))
+}
+
+#[test]
+fn scenario_pointer_click_fullscreen_and_wait_title() {
+    require_program("weston-simple-shm");
+    let dir = temp_dir("steps");
+    let run = run(
+        &[OsStr::new("scenario"), data("steps.toml").as_os_str()],
+        &dir,
+        LIMIT,
+    );
+    run.assert_success("palisade scenario steps.toml");
+
+    let two = read_state(&dir.join("out/two.json"));
+    assert_eq!(
+        window_on(&two, "headless-2")["focused"],
+        true,
+        "the newest window has focus: {two}"
+    );
+    assert_eq!(window_on(&two, "headless-1")["focused"], false, "{two}");
+    assert_eq!(
+        json_rect(&window_on(&two, "headless-2")["geometry"])[..2],
+        [1280, 32],
+        "{two}"
+    );
+
+    let clicked = read_state(&dir.join("out/clicked.json"));
+    let first = window_on(&clicked, "headless-1");
+    assert_eq!(
+        first["focused"], true,
+        "a click focuses the window under the pointer: {clicked}"
+    );
+    assert_eq!(
+        first["fullscreen"], true,
+        "the fullscreen step applies to the focused window: {clicked}"
+    );
+    assert_eq!(
+        json_rect(&first["geometry"])[1],
+        32,
+        "fullscreen stays below the strip: {clicked}"
+    );
+    assert_eq!(
+        window_on(&clicked, "headless-2")["focused"],
+        false,
+        "{clicked}"
+    );
+}
+
+/// The README's demo (assets/demo.toml) runs: Chromium from the config, foot
+/// typing, Super+Tab, a second output coming and going.
+#[test]
+fn the_demo_scenario_runs_and_shows_what_it_says() {
+    for program in ["chromium", "foot", "weston-simple-shm"] {
+        require_program(program);
+    }
+    let dir = temp_dir("demo");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
+    // The demo config names its page relative to the current directory.
+    std::os::unix::fs::symlink(repo.join("assets"), dir.join("assets")).expect("linking assets");
+    let scenario = repo.join("assets/demo.toml");
+    let run = run(
+        &[OsStr::new("scenario"), scenario.as_os_str()],
+        &dir,
+        Duration::from_secs(180),
+    );
+    run.assert_success("palisade scenario assets/demo.toml");
+
+    for shot in [
+        "1-browser/headless-1",
+        "2-terminal/headless-1",
+        "3-super-tab/headless-1",
+        "4-two-outputs/headless-2",
+    ] {
+        let path = dir.join(format!("demo-out/{shot}.png"));
+        let (w, h, _) = read_png(&path);
+        assert!(w > 0 && h > 0, "{}", path.display());
+    }
+    let (_, _, browser) = read_png(&dir.join("demo-out/1-browser/headless-1.png"));
+    let blue = browser
+        .iter()
+        .filter(|p| {
+            p[0].abs_diff(0x34) <= 8 && p[1].abs_diff(0x65) <= 8 && p[2].abs_diff(0xa4) <= 8
+        })
+        .count();
+    assert!(
+        blue > 200_000,
+        "the demo page's blue is missing from the browser shot ({blue} px)"
+    );
+
+    let two = read_state(&dir.join("demo-out/state-two-outputs.json"));
+    assert_eq!(
+        window_on(&two, "headless-2")["identity"],
+        "unknown",
+        "{two}"
+    );
+    let state = read_state(&dir.join("demo-out/state.json"));
+    let windows = state["windows"].as_array().expect("windows");
+    let ids: Vec<&str> = windows
+        .iter()
+        .filter_map(|w| w["identity"].as_str())
+        .collect();
+    assert_eq!(ids, ["browser", "term", "unknown"], "{state}");
+    assert!(
+        windows.iter().all(|w| w["output"] == "headless-1"),
+        "removed output's window moved: {state}"
+    );
+}

@@ -393,3 +393,48 @@ fn assert_good_client_keeps_getting_frames(f: &mut Fixture, c: usize, w: usize) 
         f.wait_color(OUT, [colour[0], colour[1], colour[2]], 1280 * 768);
     }
 }
+
+#[test]
+fn clients_see_the_protocols_a_browser_and_terminal_need_and_nothing_privileged() {
+    let (mut f, c) = one_client();
+    let globals: Vec<String> = f
+        .client(c)
+        .globals()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    for needed in [
+        "wl_compositor",
+        "wl_subcompositor",
+        "wl_shm",
+        "xdg_wm_base",
+        "zxdg_decoration_manager_v1",
+        "wl_seat",
+        "wl_output",
+        "zxdg_output_manager_v1",
+        "wl_data_device_manager",
+        "wp_viewporter",
+        "wp_fractional_scale_manager_v1",
+        "wp_presentation",
+        "wp_cursor_shape_manager_v1",
+        "zwp_linux_dmabuf_v1",
+    ] {
+        assert!(
+            globals.iter().any(|g| g == needed),
+            "{needed} missing from {globals:?}"
+        );
+    }
+    for never in palisade_protocols::NEVER_OFFERED {
+        assert!(
+            !globals.iter().any(|g| g == never),
+            "{never} must never be offered"
+        );
+    }
+    // Windows are decorated by the compositor, never by the client.
+    let w = f.map_window(c, BLUE);
+    f.roundtrip(c);
+    assert_eq!(
+        f.client(c).decoration_mode(w),
+        Some(wayland_protocols::xdg::decoration::zv1::client::zxdg_toplevel_decoration_v1::Mode::ServerSide)
+    );
+}

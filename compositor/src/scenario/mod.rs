@@ -5,6 +5,7 @@
 
 pub mod driver;
 pub mod file;
+mod toml_tree;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

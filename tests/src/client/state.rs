@@ -1,0 +1,126 @@
+//! Client-side bookkeeping: the objects each test surface owns and everything the event
+//! handlers in `super::events` record for [`super::TestClient`] to report.
+
+use wayland_client::protocol::wl_compositor::WlCompositor;
+use wayland_client::protocol::wl_keyboard::WlKeyboard;
+use wayland_client::protocol::wl_registry::WlRegistry;
+use wayland_client::protocol::wl_seat::WlSeat;
+use wayland_client::protocol::wl_shm::WlShm;
+use wayland_client::protocol::wl_subcompositor::WlSubcompositor;
+use wayland_client::protocol::wl_surface::WlSurface;
+use wayland_protocols::wp::viewporter::client::wp_viewporter::WpViewporter;
+use wayland_protocols::xdg::decoration::zv1::client::zxdg_decoration_manager_v1::ZxdgDecorationManagerV1;
+use wayland_protocols::xdg::decoration::zv1::client::zxdg_toplevel_decoration_v1::{
+    self, ZxdgToplevelDecorationV1,
+};
+use wayland_protocols::xdg::shell::client::xdg_popup::XdgPopup;
+use wayland_protocols::xdg::shell::client::xdg_surface::XdgSurface;
+use wayland_protocols::xdg::shell::client::xdg_toplevel::XdgToplevel;
+use wayland_protocols::xdg::shell::client::xdg_wm_base::XdgWmBase;
+
+use super::{Configure, KeyboardEvent, PopupConfigure, PopupId, SyncId, WindowId};
+
+/// Which surface a callback or xdg_surface belongs to.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SurfaceKey {
+    Window(WindowId),
+    Popup(PopupId),
+}
+
+/// User data of every wl_callback we create.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum CallbackKind {
+    /// After get_registry: fires once every global has been announced.
+    Registry,
+    /// After binding: fires once the bound globals' initial events (seat capabilities) arrived.
+    Bound,
+    User(SyncId),
+    Frame(SurfaceKey),
+}
+
+/// What toplevels and popups have in common.
+pub(super) struct ShellSurface {
+    pub(super) surface: WlSurface,
+    pub(super) xdg_surface: XdgSurface,
+    /// Smithay treats acking an already-acked serial as an invalid serial, so remember it.
+    pub(super) last_acked: Option<u32>,
+    pub(super) destroyed: bool,
+    pub(super) frames_done: u32,
+}
+
+pub(super) struct Window {
+    pub(super) shell: ShellSurface,
+    pub(super) toplevel: XdgToplevel,
+    pub(super) decoration: Option<ZxdgToplevelDecorationV1>,
+    pub(super) decoration_mode: Option<zxdg_toplevel_decoration_v1::Mode>,
+    /// Filled by xdg_toplevel.configure, completed by xdg_surface.configure's serial.
+    pub(super) pending: Configure,
+    pub(super) configures: Vec<Configure>,
+    pub(super) closed: bool,
+}
+
+pub(super) struct Popup {
+    pub(super) shell: ShellSurface,
+    pub(super) parent: WindowId,
+    pub(super) popup: XdgPopup,
+    pub(super) requested_size: (i32, i32),
+    pub(super) pending: PopupConfigure,
+    pub(super) configures: Vec<PopupConfigure>,
+    pub(super) done: bool,
+}
+
+#[derive(Default)]
+pub(super) struct State {
+    pub(super) registry: Option<WlRegistry>,
+    /// (name, interface, version) as advertised.
+    pub(super) globals: Vec<(u32, String, u32)>,
+    pub(super) ready: bool,
+    pub(super) syncs_done: Vec<bool>,
+
+    pub(super) compositor: Option<WlCompositor>,
+    pub(super) shm: Option<WlShm>,
+    pub(super) wm_base: Option<XdgWmBase>,
+    pub(super) seat: Option<WlSeat>,
+    pub(super) subcompositor: Option<WlSubcompositor>,
+    pub(super) decoration_manager: Option<ZxdgDecorationManagerV1>,
+    pub(super) viewporter: Option<WpViewporter>,
+
+    pub(super) keyboard: Option<WlKeyboard>,
+    pub(super) keyboard_events: Vec<KeyboardEvent>,
+    /// Surface between wl_keyboard.enter and leave (or until we destroy it ourselves: the
+    /// server cannot send leave for a dead surface).
+    pub(super) keyboard_focus: Option<WlSurface>,
+
+    pub(super) windows: Vec<Window>,
+    pub(super) popups: Vec<Popup>,
+}
+
+impl ShellSurface {
+    pub(super) fn new(surface: WlSurface, xdg_surface: XdgSurface) -> Self {
+        Self {
+            surface,
+            xdg_surface,
+            last_acked: None,
+            destroyed: false,
+            frames_done: 0,
+        }
+    }
+
+    /// Destroys the objects after the role object (toplevel/popup) is gone.
+    pub(super) fn destroy(&self, keyboard_focus: &mut Option<WlSurface>) {
+        self.xdg_surface.destroy();
+        self.surface.destroy();
+        if keyboard_focus.as_ref() == Some(&self.surface) {
+            *keyboard_focus = None;
+        }
+    }
+}
+
+impl State {
+    pub(super) fn shell_mut(&mut self, key: SurfaceKey) -> &mut ShellSurface {
+        match key {
+            SurfaceKey::Window(w) => &mut self.windows[w].shell,
+            SurfaceKey::Popup(p) => &mut self.popups[p].shell,
+        }
+    }
+}
