@@ -105,19 +105,7 @@ fn run(
     if let Some(name) = &state.pal.public_socket {
         info!("public socket: WAYLAND_DISPLAY={name}");
     }
-    let autostart: Vec<String> = state
-        .pal
-        .config
-        .apps
-        .iter()
-        .filter(|a| a.autostart)
-        .map(|a| a.id.clone())
-        .collect();
-    for id in autostart {
-        if let Err(err) = state.launch_app(&id) {
-            error!("autostart {id}: {err:#}");
-        }
-    }
+    state.start_autostart_apps();
     info!(?kind, "palisade running");
     event_loop
         .run(None, &mut state, |state| state.refresh())

@@ -267,6 +267,19 @@ impl State {
         }
     }
 
+    /// Launch the config's autostart apps, as the session starts.
+    pub fn start_autostart_apps(&mut self) {
+        let ids: Vec<String> = (self.pal.config.apps.iter())
+            .filter(|a| a.autostart)
+            .map(|a| a.id.clone())
+            .collect();
+        for id in ids {
+            if let Err(err) = self.launch_app(&id) {
+                warn!("autostart {id}: {err:#}");
+            }
+        }
+    }
+
     /// Launch an app from the config by id.
     pub fn launch_app(&mut self, id: &str) -> anyhow::Result<u32> {
         let app = self

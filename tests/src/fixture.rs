@@ -197,3 +197,20 @@ pub fn identity(id: &str, label: &str, color: [u8; 3]) -> Identity {
         color,
     }
 }
+
+/// A fresh, empty directory for one test's files.
+pub fn temp_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("palisade-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    dir
+}
+
+/// A file under tests/data, by absolute path.
+pub fn data_file(name: &str) -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name);
+    assert!(path.exists(), "{} is missing", path.display());
+    path
+}

@@ -7,14 +7,14 @@
 //! profile) and takes the path Cargo reports.
 
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 
 use std::time::Duration;
 
 use palisade_tests::binary::palisade_binary;
-use palisade_tests::fixture::{ensure_runtime_dir, require_program};
+use palisade_tests::fixture::{data_file, ensure_runtime_dir, require_program, temp_dir};
 use smithay::reexports::rustix::process::{kill_process, Pid, Signal};
 
 /// Long enough for a debug build on two slow cores; a run that takes
@@ -138,23 +138,6 @@ fn strip_ansi(text: &str) -> String {
     out
 }
 
-/// A fresh, empty directory for one test.
-fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("palisade-cli-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-    dir
-}
-
-/// A file under tests/data, by absolute path.
-fn data(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data")
-        .join(name);
-    assert!(path.exists(), "{} is missing", path.display());
-    path
-}
-
 /// An RGBA image from a PNG file.
 fn read_png(path: &Path) -> (u32, u32, Vec<[u8; 4]>) {
     let file =
@@ -192,8 +175,8 @@ fn json_rect(value: &serde_json::Value) -> Vec<i64> {
 #[test]
 fn scenario_runs_weston_and_writes_screenshot_and_state() {
     require_program("weston-simple-shm");
-    let dir = temp_dir("weston");
-    let scenario = data("weston.toml");
+    let dir = temp_dir("cli-weston");
+    let scenario = data_file("weston.toml");
     let run = run(&[OsStr::new("scenario"), scenario.as_os_str()], &dir, LIMIT);
     run.assert_success("palisade scenario weston.toml");
 
@@ -260,8 +243,8 @@ fn scenario_runs_weston_and_writes_screenshot_and_state() {
 
 #[test]
 fn malformed_scenario_names_file_line_and_reason() {
-    let dir = temp_dir("bad-scenario");
-    let scenario = data("bad-scenario.toml");
+    let dir = temp_dir("cli-bad-scenario");
+    let scenario = data_file("bad-scenario.toml");
     let run = run(&[OsStr::new("scenario"), scenario.as_os_str()], &dir, LIMIT);
     run.assert_failure("a scenario with an unknown key");
     run.assert_stderr_has(
@@ -281,8 +264,8 @@ fn malformed_scenario_names_file_line_and_reason() {
 
 #[test]
 fn malformed_config_is_refused_by_validate_and_at_start() {
-    let dir = temp_dir("bad-config");
-    let config = data("bad-color.toml");
+    let dir = temp_dir("cli-bad-config");
+    let config = data_file("bad-color.toml");
     // path:LINE:COL: reason — the colour value starts on line 7, column 9.
     let location = format!("{}:7:9:", config.display());
     let needles = [location.as_str(), "#12345", "#rrggbb"];
@@ -323,8 +306,8 @@ fn malformed_config_is_refused_by_validate_and_at_start() {
 
 #[test]
 fn step_that_times_out_fails_the_run_naming_step_and_line() {
-    let dir = temp_dir("timeout");
-    let scenario = data("timeout.toml");
+    let dir = temp_dir("cli-timeout");
+    let scenario = data_file("timeout.toml");
     let run = run(&[OsStr::new("scenario"), scenario.as_os_str()], &dir, LIMIT);
     run.assert_failure("a scenario whose wait times out");
     // [[step]] is on line 5 of timeout.toml.
@@ -337,7 +320,7 @@ fn step_that_times_out_fails_the_run_naming_step_and_line() {
 
 #[test]
 fn shipped_config_validates() {
-    let dir = temp_dir("validate");
+    let dir = temp_dir("cli-validate");
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/config.toml");
     assert!(config.exists(), "{} is missing", config.display());
     let run = run(
@@ -371,9 +354,9 @@ fn window_on<'a>(state: &'a serde_json::Value, output: &str) -> &'a serde_json::
 #[test]
 fn scenario_pointer_click_fullscreen_and_wait_title() {
     require_program("weston-simple-shm");
-    let dir = temp_dir("steps");
+    let dir = temp_dir("cli-steps");
     let run = run(
-        &[OsStr::new("scenario"), data("steps.toml").as_os_str()],
+        &[OsStr::new("scenario"), data_file("steps.toml").as_os_str()],
         &dir,
         LIMIT,
     );
@@ -421,7 +404,7 @@ fn the_demo_scenario_runs_and_shows_what_it_says() {
     for program in ["chromium", "foot", "weston-simple-shm"] {
         require_program(program);
     }
-    let dir = temp_dir("demo");
+    let dir = temp_dir("cli-demo");
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root");

@@ -5,7 +5,7 @@
 //!
 //! A missing program fails the test: the README's test command installs them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use palisade::backend::headless::{Pixels, VirtualOutput};
@@ -13,7 +13,9 @@ use palisade::config::Config;
 use palisade::introspect::{StateInfo, WindowInfo};
 use palisade::scenario::driver::Driver;
 use palisade::Identity;
-use palisade_tests::fixture::{ensure_runtime_dir, init_logging, require_program};
+use palisade_tests::fixture::{
+    data_file, ensure_runtime_dir, init_logging, require_program, temp_dir,
+};
 
 const OUTPUT: &str = "headless-1";
 const WIDTH: i32 = 1280;
@@ -155,23 +157,6 @@ fn dominant(px: &Pixels, rect: Rect) -> [u8; 3] {
     top.map(|(p, _)| [p[0], p[1], p[2]]).unwrap_or_default()
 }
 
-/// A fresh, empty directory for one test's files.
-fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("palisade-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-    dir
-}
-
-/// A file under tests/data.
-fn data(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data")
-        .join(name);
-    assert!(path.exists(), "{} is missing", path.display());
-    path
-}
-
 #[test]
 fn weston_simple_shm_draws_inside_its_window_and_never_on_the_strip() {
     require_program("weston-simple-shm");
@@ -264,7 +249,7 @@ fn foot_receives_typed_keys() {
     // tests/data/foot.ini: DejaVu Sans Mono 12, no cursor blinking, no user
     // config. dash with a fixed prompt and no rc file: nothing on screen
     // changes but what we type.
-    let config = format!("--config={}", data("foot.ini").display());
+    let config = format!("--config={}", data_file("foot.ini").display());
     let env = [("PS1", "ready$ "), ("ENV", "")].map(|(k, v)| (k.to_owned(), v.to_owned()));
     let pid = driver
         .state
@@ -366,7 +351,7 @@ const PAGE_RED: [u8; 3] = [224, 27, 36];
 fn chromium_launched_from_the_config_gets_its_identity_and_socket() {
     require_program("chromium");
     let profile = temp_dir("chromium-profile");
-    let page = data("red-block.html");
+    let page = data_file("red-block.html");
     let text = format!(
         r##"
 [[app]]

@@ -100,25 +100,36 @@ fn oversized_buffer_is_clipped_to_the_work_area() {
     assert_strip_intact(&mut f, OUT, 32);
 }
 
-#[test]
-fn popup_anchored_above_the_window_is_kept_inside_the_work_area() {
+/// A 300x200 popup anchored at the window's top edge, growing upwards:
+/// unconstrained, it would sit in the strip. Returns (fixture, client, popup)
+/// once the popup's configure has arrived.
+fn popup_above_the_window(
+    constraint: xdg_positioner::ConstraintAdjustment,
+    offset: (i32, i32),
+) -> (Fixture, usize, usize) {
     let (mut f, c) = one_client();
     let w = f.map_window(c, BLUE);
-    // Anchored at the window's top edge and growing upwards: unconstrained, it
-    // would sit in the strip. With flip/slide allowed it must be moved down.
     let spec = PositionerSpec {
         size: (300, 200),
         anchor_rect: (400, 0, 10, 1),
         anchor: xdg_positioner::Anchor::Top,
         gravity: xdg_positioner::Gravity::Top,
-        constraint: xdg_positioner::ConstraintAdjustment::FlipY
-            | xdg_positioner::ConstraintAdjustment::SlideY,
-        offset: (0, 0),
+        constraint,
+        offset,
     };
     let p = f.client(c).create_popup(w, &spec);
     f.wait("the popup configure", |f| {
         !f.client(c).popup_configures(p).is_empty()
     });
+    (f, c, p)
+}
+
+#[test]
+fn popup_anchored_above_the_window_is_kept_inside_the_work_area() {
+    // With flip/slide allowed it must be moved down into the work area.
+    let allowed =
+        xdg_positioner::ConstraintAdjustment::FlipY | xdg_positioner::ConstraintAdjustment::SlideY;
+    let (mut f, c, p) = popup_above_the_window(allowed, (0, 0));
     let conf = f
         .client(c)
         .popup_configures(p)
@@ -141,20 +152,8 @@ fn popup_anchored_above_the_window_is_kept_inside_the_work_area() {
 
 #[test]
 fn popup_that_refuses_adjustment_is_clipped_out_of_the_strip() {
-    let (mut f, c) = one_client();
-    let w = f.map_window(c, BLUE);
-    let spec = PositionerSpec {
-        size: (300, 200),
-        anchor_rect: (100, 0, 10, 1),
-        anchor: xdg_positioner::Anchor::Top,
-        gravity: xdg_positioner::Gravity::Top,
-        constraint: xdg_positioner::ConstraintAdjustment::empty(),
-        offset: (0, -50),
-    };
-    let p = f.client(c).create_popup(w, &spec);
-    f.wait("the popup configure", |f| {
-        !f.client(c).popup_configures(p).is_empty()
-    });
+    let (mut f, c, p) =
+        popup_above_the_window(xdg_positioner::ConstraintAdjustment::empty(), (0, -50));
     f.client(c).ack_and_draw_popup(p, MAGENTA);
     f.roundtrip(c);
     assert_strip_intact(&mut f, OUT, 32);
@@ -437,4 +436,82 @@ fn clients_see_the_protocols_a_browser_and_terminal_need_and_nothing_privileged(
         f.client(c).decoration_mode(w),
         Some(wayland_protocols::xdg::decoration::zv1::client::zxdg_toplevel_decoration_v1::Mode::ServerSide)
     );
+}
+
+#[test]
+fn frames_are_rendered_only_while_something_changes() {
+    let (mut f, c) = one_client();
+    let w = f.map_window(c, BLUE);
+    f.driver
+        .settle(std::time::Duration::from_secs(2))
+        .expect("settle");
+    let idle_start = f.driver.frames();
+    // Nothing changes: the loop sleeps through its timeouts and renders nothing.
+    for _ in 0..10 {
+        f.step();
+        f.driver
+            .dispatch(std::time::Duration::from_millis(30))
+            .expect("dispatch");
+    }
+    assert_eq!(
+        f.driver.frames(),
+        idle_start,
+        "frames were rendered while nothing changed"
+    );
+    // One commit: exactly the frames it needs, then quiet again.
+    f.client(c).ack_and_draw(w, None, GREEN);
+    f.wait_color(OUT, [0, 255, 0], 1280 * 768);
+    f.driver
+        .settle(std::time::Duration::from_secs(2))
+        .expect("settle");
+    let after = f.driver.frames();
+    assert!(after > idle_start, "the commit was never rendered");
+    assert!(
+        after - idle_start <= 2,
+        "one commit caused {} frames",
+        after - idle_start
+    );
+}
+
+#[test]
+fn the_compositor_draws_its_own_cursor_where_the_pointer_is() {
+    let (mut f, c) = one_client();
+    f.map_window(c, BLUE);
+    f.driver.pointer_to(600.0, 400.0);
+    let px = f.pixels(OUT);
+    assert_eq!(&px.at(600, 400)[..3], &[0, 0, 0], "the cursor's dark rim");
+    assert_eq!(
+        &px.at(605, 405)[..3],
+        &[255, 255, 255],
+        "the cursor's light centre"
+    );
+    assert_eq!(
+        &px.at(640, 440)[..3],
+        &[0, 0, 255],
+        "the window away from the cursor"
+    );
+}
+
+#[test]
+fn the_keymap_comes_from_the_config() {
+    let text = "[keyboard]\nlayout = \"de\"\n";
+    let config =
+        palisade::config::Config::parse(text, std::path::Path::new("de.toml")).expect("config");
+    let mut f = Fixture::with_config(config, vec![output(1280, 800, 1.0)]);
+    let c = f.add_client(identity("term", "Terminal", [1, 2, 3]));
+    f.map_window(c, BLUE);
+    f.roundtrip(c);
+    f.driver.type_text("z").expect("typing");
+    f.roundtrip(c);
+    // On a German layout "z" is the key that is "y" on a US one: evdev 21.
+    let keys: Vec<u32> = f
+        .client(c)
+        .keyboard_events()
+        .iter()
+        .filter_map(|e| match e {
+            palisade_tests::client::KeyboardEvent::Key { key, pressed: true } => Some(*key),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(keys, vec![21], "typing z on the configured de layout");
 }

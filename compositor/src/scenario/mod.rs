@@ -50,7 +50,7 @@ pub fn run(path: &Path, config_override: Option<&Path>) -> anyhow::Result<()> {
     };
     let outputs = scenario.outputs.iter().map(VirtualOutput::from).collect();
     let mut driver = Driver::new(config, outputs)?;
-    driver.start_autostart_apps();
+    driver.state.start_autostart_apps();
     driver.settle(Duration::from_secs(1))?;
     for step in &scenario.steps {
         run_step(&mut driver, step).map_err(|e| {
@@ -164,24 +164,6 @@ fn write_state(driver: &Driver, path: &PathBuf) -> anyhow::Result<()> {
 }
 
 impl Driver {
-    /// Launch the config's autostart apps, as the real session does.
-    pub fn start_autostart_apps(&mut self) {
-        let ids: Vec<String> = self
-            .state
-            .pal
-            .config
-            .apps
-            .iter()
-            .filter(|a| a.autostart)
-            .map(|a| a.id.clone())
-            .collect();
-        for id in ids {
-            if let Err(err) = self.state.launch_app(&id) {
-                tracing::warn!("autostart {id}: {err:#}");
-            }
-        }
-    }
-
     /// Wait until `pred` holds for the compositor's state; the error shows
     /// the last state seen.
     pub fn wait_state(
