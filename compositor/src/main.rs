@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             // user-facing output: the usage text.
             #[allow(clippy::print_stdout)]
             {
-                println!("{}", cli::USAGE);
+                println!("{}", cli::USAGE); // user-facing output
             }
             Ok(())
         }

@@ -12,7 +12,7 @@ fn main() -> std::process::ExitCode {
     // user-facing output: there is no logging set up in this stub.
     #[allow(clippy::print_stderr)]
     {
-        eprintln!("palisade-helper: not implemented yet (see the helper issue)");
+        eprintln!("palisade-helper: not implemented yet"); // user-facing output
     }
     std::process::ExitCode::from(2)
 }

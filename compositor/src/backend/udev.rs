@@ -421,9 +421,9 @@ impl Gpu {
         let (drm, notifier) =
             DrmDevice::new(fd.clone(), true).context("taking over the display controller")?;
         let gbm = GbmDevice::new(fd).context("creating the GBM device")?;
-        // SAFETY: nothing else in this process creates EGL displays for this
-        // GBM device or calls eglTerminate on them, so Smithay owns the
-        // display's lifetime as `EGLDisplay::new` requires.
+        // Nothing else in this process creates EGL displays for this GBM
+        // device or calls eglTerminate on them.
+        // SAFETY: so Smithay owns the display's lifetime, as required.
         let display =
             unsafe { EGLDisplay::new(gbm.clone()) }.context("creating the EGL display")?;
         let context = EGLContext::new(&display).context("creating the EGL context")?;
