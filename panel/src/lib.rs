@@ -7,5 +7,9 @@
 //! compositor draws the reserved strip as a plain bar; [`DEFAULT_HEIGHT`] is the
 //! one number both sides already share.
 
+pub mod model;
+
+pub use model::{BatteryState, Hit, PanelState, UsbState, WifiState, WindowEntry};
+
 /// Height of the reserved strip in logical pixels.
 pub const DEFAULT_HEIGHT: i32 = 32;
