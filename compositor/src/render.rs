@@ -54,8 +54,11 @@ impl Palisade {
         if self.cursor_visible && output_geo.to_f64().contains(self.pointer_location) {
             let pos = self.pointer_location - output_geo.loc.to_f64();
             let pos_phys: Point<i32, Physical> = pos.to_physical(scale).to_i32_round();
+            // Over the strip the pointer is the compositor's: a client's
+            // cursor image (set while over its window) must not show there.
+            let over_strip = pos.y < f64::from(STRIP_HEIGHT);
             match &self.cursor_status {
-                CursorImageStatus::Surface(surface) if surface.alive() => {
+                CursorImageStatus::Surface(surface) if surface.alive() && !over_strip => {
                     let hotspot = smithay::wayland::compositor::with_states(surface, |states| {
                         states
                             .data_map
@@ -77,7 +80,7 @@ impl Palisade {
                         .map(OutputElement::Surface),
                     );
                 }
-                CursorImageStatus::Hidden => {}
+                CursorImageStatus::Hidden if !over_strip => {}
                 _ => {
                     let size = (CURSOR_SIZE as f64 * scale.x).round() as i32;
                     let rim = (scale.x.round() as i32).max(1);

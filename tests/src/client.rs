@@ -8,6 +8,7 @@
 //! misbehave on purpose and assert on the outcome.
 
 mod events;
+mod extras;
 mod shm;
 mod state;
 

@@ -214,3 +214,32 @@ pub fn data_file(name: &str) -> std::path::PathBuf {
     assert!(path.exists(), "{} is missing", path.display());
     path
 }
+
+impl Fixture {
+    /// No pixel of the client colour `rgb` (a primary: each channel 0 or
+    /// 255), nor any filtered or blended shade of it, in the top `rows`
+    /// physical rows of `output`: a client's colour never reaches the strip.
+    pub fn assert_color_absent_from_strip(&mut self, output: &str, rgb: [u8; 3], rows: u32) {
+        // A shade: every channel that is 0 in the colour stays low, and at
+        // least one channel that is 255 is clearly lit.
+        let shade = |p: [u8; 4]| {
+            (0..3).all(|i| rgb[i] == 255 || p[i] <= 24)
+                && (0..3).any(|i| rgb[i] == 255 && p[i] >= 48)
+        };
+        let px = self.pixels(output);
+        let mut found = Vec::new();
+        for y in 0..rows.min(px.height) {
+            for x in 0..px.width {
+                if shade(px.at(x, y)) {
+                    found.push((x, y));
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "{} pixels of the client colour {rgb:?} in the strip of {output}, first at {:?}",
+            found.len(),
+            found.first()
+        );
+    }
+}

@@ -189,7 +189,7 @@ fn weston_simple_shm_draws_inside_its_window_and_never_on_the_strip() {
 
     // weston draws an animated ring pattern, nothing like the desktop or the
     // strip: count such pixels inside its 250x250 window.
-    let theme = driver.state.pal.theme;
+    let theme = driver.state.pal.theme.clone();
     let (background, strip) = (rgb8(theme.background), rgb8(theme.panel_background));
     wait(
         &mut driver,

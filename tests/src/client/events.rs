@@ -214,6 +214,10 @@ on_event!(WlSeat, (), |state, seat, event, _, _, qh| {
     let wl_seat::Event::Capabilities { capabilities } = event else {
         return;
     };
+    let pointer_bit = u32::from(wl_seat::Capability::Pointer);
+    if u32::from(capabilities) & pointer_bit != 0 && state.pointer.is_none() {
+        state.pointer = Some(seat.get_pointer(qh, ()));
+    }
     let keyboard_bit = u32::from(wl_seat::Capability::Keyboard);
     let has_keyboard = u32::from(capabilities) & keyboard_bit != 0;
     if has_keyboard && state.keyboard.is_none() {
@@ -259,6 +263,28 @@ on_event!(WlKeyboard, (), |state, _, event, _, _, _| {
 // Interfaces without events, or whose events (shm formats, surface enter/leave, preferred
 // scale) no test needs.
 delegate_noop!(State: WlCompositor);
+delegate_noop!(State: wayland_client::protocol::wl_subsurface::WlSubsurface);
+delegate_noop!(State: wayland_protocols::wp::viewporter::client::wp_viewport::WpViewport);
+
+impl Dispatch<wayland_client::protocol::wl_pointer::WlPointer, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &wayland_client::protocol::wl_pointer::WlPointer,
+        event: wayland_client::protocol::wl_pointer::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        use wayland_client::protocol::wl_pointer::Event;
+        match event {
+            Event::Enter {
+                serial, surface, ..
+            } => state.pointer_enter = Some((serial, surface)),
+            Event::Leave { .. } => state.pointer_enter = None,
+            _ => {}
+        }
+    }
+}
 delegate_noop!(State: WlShmPool);
 delegate_noop!(State: WlSubcompositor);
 delegate_noop!(State: ZxdgDecorationManagerV1);

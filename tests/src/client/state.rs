@@ -93,6 +93,14 @@ pub(super) struct State {
 
     pub(super) windows: Vec<Window>,
     pub(super) popups: Vec<Popup>,
+
+    pub(super) pointer: Option<wayland_client::protocol::wl_pointer::WlPointer>,
+    /// Serial and surface of the last wl_pointer.enter, for set_cursor.
+    pub(super) pointer_enter: Option<(u32, WlSurface)>,
+    /// Kept alive so their buffers stay attached.
+    pub(super) extra_surfaces: Vec<WlSurface>,
+    pub(super) subsurfaces: Vec<wayland_client::protocol::wl_subsurface::WlSubsurface>,
+    pub(super) viewports: Vec<wayland_protocols::wp::viewporter::client::wp_viewport::WpViewport>,
 }
 
 impl ShellSurface {

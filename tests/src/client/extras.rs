@@ -1,0 +1,79 @@
+//! Test-client requests that try to reach outside the window: subsurfaces
+//! placed anywhere, viewport destinations larger than the window, and a
+//! client cursor image.
+
+use wayland_client::protocol::wl_surface::WlSurface;
+
+use super::{shm, TestClient, WindowId};
+
+impl TestClient {
+    fn solid_surface(&mut self, size: (i32, i32), rgba: [u8; 4]) -> Option<WlSurface> {
+        let compositor = self.state.compositor.clone()?;
+        let shm = self.state.shm.clone()?;
+        let surface = compositor.create_surface(&self.qh, ());
+        let buffer = shm::solid_buffer(&shm, &self.qh, size, rgba);
+        surface.attach(Some(&buffer), 0, 0);
+        surface.damage_buffer(0, 0, size.0, size.1);
+        Some(surface)
+    }
+
+    /// A subsurface of the window at `pos` (relative to the window, may be
+    /// negative) filled with `rgba`; the parent is committed so it applies.
+    pub fn add_subsurface(
+        &mut self,
+        w: WindowId,
+        pos: (i32, i32),
+        size: (i32, i32),
+        rgba: [u8; 4],
+    ) {
+        let Some(subcompositor) = self.state.subcompositor.clone() else {
+            tracing::warn!("test client: no wl_subcompositor");
+            return;
+        };
+        let Some(surface) = self.solid_surface(size, rgba) else {
+            return;
+        };
+        let parent = self.state.windows[w].shell.surface.clone();
+        let sub = subcompositor.get_subsurface(&surface, &parent, &self.qh, ());
+        sub.set_position(pos.0, pos.1);
+        sub.place_above(&parent);
+        surface.commit();
+        parent.commit();
+        self.state.subsurfaces.push(sub);
+        self.state.extra_surfaces.push(surface);
+    }
+
+    /// Scale the window's current buffer to `size` with wp_viewport.
+    pub fn set_viewport_destination(&mut self, w: WindowId, size: (i32, i32)) {
+        let Some(viewporter) = self.state.viewporter.clone() else {
+            tracing::warn!("test client: no wp_viewporter");
+            return;
+        };
+        let surface = self.state.windows[w].shell.surface.clone();
+        let viewport = viewporter.get_viewport(&surface, &self.qh, ());
+        viewport.set_destination(size.0, size.1);
+        surface.commit();
+        self.state.viewports.push(viewport);
+    }
+
+    /// Whether the pointer is over one of our surfaces (wl_pointer.enter).
+    pub fn has_pointer_focus(&self) -> bool {
+        self.state.pointer_enter.is_some()
+    }
+
+    /// Set a cursor image of `size` in `rgba`, using the last enter serial.
+    pub fn set_cursor(&mut self, size: (i32, i32), rgba: [u8; 4]) -> bool {
+        let (Some(pointer), Some((serial, _))) =
+            (self.state.pointer.clone(), self.state.pointer_enter.clone())
+        else {
+            return false;
+        };
+        let Some(surface) = self.solid_surface(size, rgba) else {
+            return false;
+        };
+        surface.commit();
+        pointer.set_cursor(serial, Some(&surface), 0, 0);
+        self.state.extra_surfaces.push(surface);
+        true
+    }
+}
