@@ -44,6 +44,9 @@ pub struct Config {
     pub keyboard: KeyboardConfig,
     /// Whether to open a public `WAYLAND_DISPLAY` socket.
     pub public_socket: bool,
+    /// The theme: `theme = "dark" | "light" | "high-contrast"` or a path to
+    /// a theme file (relative to the config file). Default: dark.
+    pub theme: palisade_themes::Theme,
     /// Privileged compositor shortcuts.
     pub bindings: Bindings,
 }
@@ -132,6 +135,9 @@ impl Default for Bindings {
 /// Why the config could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The theme file the config names is malformed (its own file and line).
+    #[error(transparent)]
+    Theme(#[from] palisade_themes::ThemeError),
     /// The file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Io {
@@ -174,6 +180,10 @@ impl Config {
         let keyboard = raw.keyboard.unwrap_or_default().validate(&cx)?;
         let binding_list = raw.bindings.unwrap_or_default().validate(&cx)?;
         let [(_, focus_next, _), (_, focus_prev, _), (_, close, _)] = binding_list.clone();
+        let theme = match raw.theme {
+            None => palisade_themes::Theme::default(),
+            Some(name) => load_theme(&cx, name)?,
+        };
         let mut seen = Seen::default();
         let apps = (raw.app.into_iter())
             .map(|app| app.validate(&cx, &binding_list, &mut seen))
@@ -182,6 +192,7 @@ impl Config {
             apps,
             keyboard,
             public_socket: raw.public_socket,
+            theme,
             bindings: Bindings {
                 focus_next,
                 focus_prev,
@@ -268,6 +279,24 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Parses `#rrggbb`.
+/// A built-in theme by name, else a theme file relative to the config file.
+fn load_theme(cx: &Cx, name: Spanned<String>) -> Result<palisade_themes::Theme, ConfigError> {
+    let (value, span) = (name.get_ref(), name.span());
+    if let Some(theme) = palisade_themes::Theme::builtin(value) {
+        return Ok(theme);
+    }
+    if !value.contains('/') && !value.ends_with(".toml") {
+        let known = palisade_themes::Theme::builtin_names().join(", ");
+        bail!(
+            cx,
+            span,
+            "theme {value:?} is neither a built-in theme ({known}) nor a .toml file"
+        );
+    }
+    let base = cx.path.parent().unwrap_or(Path::new("."));
+    Ok(palisade_themes::Theme::load(&base.join(value))?)
+}
+
 fn parse_color(s: &str) -> Option<[u8; 3]> {
     let hex = s.strip_prefix('#')?;
     if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -282,6 +311,7 @@ fn parse_color(s: &str) -> Option<[u8; 3]> {
 struct RawConfig {
     #[serde(default)]
     public_socket: bool,
+    theme: Option<Spanned<String>>,
     keyboard: Option<RawKeyboard>,
     bindings: Option<RawBindings>,
     #[serde(default)]

@@ -332,13 +332,14 @@ impl Palisade {
             })?;
         seat.add_pointer();
 
+        let theme = config.theme.clone();
         Ok(Palisade {
             display_handle: dh.clone(),
             loop_handle,
             loop_signal,
             start_time: Instant::now(),
             config,
-            theme: palisade_themes::Theme::default(),
+            theme,
             compositor_state,
             xdg_shell_state,
             xdg_decoration_state,

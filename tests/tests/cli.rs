@@ -458,3 +458,38 @@ fn the_demo_scenario_runs_and_shows_what_it_says() {
         "removed output's window moved: {state}"
     );
 }
+
+fn validate(config: &str) -> Run {
+    let dir = temp_dir("cli-theme");
+    let config = data_file(config);
+    run(
+        &[
+            OsStr::new("validate"),
+            OsStr::new("--config"),
+            config.as_os_str(),
+        ],
+        &dir,
+        LIMIT,
+    )
+}
+
+#[test]
+fn the_config_chooses_a_theme_and_validate_checks_it() {
+    validate("theme-light.toml").assert_success("a built-in theme");
+
+    let unknown = validate("theme-unknown.toml");
+    unknown.assert_failure("an unknown theme name");
+    assert!(
+        unknown.stderr.contains("theme-unknown.toml:3:") && unknown.stderr.contains("solarized"),
+        "the error names the config line and the theme: {}",
+        unknown.stderr
+    );
+
+    let bad = validate("theme-file.toml");
+    bad.assert_failure("a malformed theme file");
+    assert!(
+        bad.stderr.contains("bad-theme.toml:4:") && bad.stderr.contains("#12"),
+        "the error names the theme file, its line and the bad value: {}",
+        bad.stderr
+    );
+}
