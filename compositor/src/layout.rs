@@ -74,9 +74,11 @@ impl Palisade {
     /// Where the window at `index` goes, in global logical coordinates.
     fn window_rect(&mut self, index: usize) -> Option<Rectangle<i32, Logical>> {
         let output = self.output_for_window(index)?;
-        let area = self.work_area(&output)?;
+        // Every window keeps room for its identity border inside the work
+        // area, fullscreen too: a fullscreen app must not be able to pass
+        // for another identity.
+        let area = self.window_area(&output)?;
         let Some(parent) = self.parent_index(index) else {
-            // Fullscreen fills the work area too: the strip is never covered.
             return Some(area);
         };
         let window = &self.windows[index].window;
@@ -107,6 +109,19 @@ impl Palisade {
             (centre.y - size.h / 2).clamp(area.loc.y, area.loc.y + area.size.h - size.h),
         ));
         Some(Rectangle::new(loc, size))
+    }
+
+    /// The work area minus the identity border all around.
+    pub fn window_area(&self, output: &Output) -> Option<Rectangle<i32, Logical>> {
+        let area = self.work_area(output)?;
+        let bw = self
+            .theme
+            .border_width
+            .clamp(0, area.size.w.min(area.size.h) / 4);
+        Some(Rectangle::new(
+            (area.loc.x + bw, area.loc.y + bw).into(),
+            (area.size.w - 2 * bw, area.size.h - 2 * bw).into(),
+        ))
     }
 
     /// The output a window lives on; a window whose output went away moves

@@ -143,6 +143,19 @@ impl Palisade {
             };
             let render_loc =
                 (loc - window.geometry().loc - output_geo.loc).to_physical_precise_round(scale);
+            // The border goes in front of its own window: a client drawing
+            // past its geometry must not be able to paint over (and fake) the
+            // colour of its identity. Windows above still cover it.
+            let inner = self
+                .window_area(output)
+                .and_then(|a| Rectangle::new(loc, window.geometry().size).intersection(a));
+            let border = inner.and_then(|mut r| {
+                r.loc -= output_geo.loc;
+                self.border_elements(window, r, scale)
+            });
+            if let Some(border) = border {
+                elements.extend(border.into_iter().map(OutputElement::Solid));
+            }
             let surface_elements: Vec<WaylandSurfaceRenderElement<R>> =
                 window.render_elements(renderer, render_loc, scale, 1.0);
             elements.extend(
@@ -153,6 +166,57 @@ impl Palisade {
             );
         }
         elements
+    }
+
+    /// The identity-colour border around `rect` (the window as placed and
+    /// clipped by the compositor, output-relative): four solid bars just
+    /// outside it, inside the work area.
+    fn border_elements(
+        &self,
+        window: &smithay::desktop::Window,
+        rect: Rectangle<i32, smithay::utils::Logical>,
+        scale: Scale<f64>,
+    ) -> Option<[SolidColorRenderElement; 4]> {
+        let mapped = self.windows.iter().find(|m| &m.window == window)?;
+        let bw = self.theme.border_width;
+        if bw <= 0 {
+            return None;
+        }
+        let [r, g, b] = self.identity_of(window)?.color;
+        let color = Color32F::new(
+            f32::from(r) / 255.0,
+            f32::from(g) / 255.0,
+            f32::from(b) / 255.0,
+            1.0,
+        );
+        let (x, y, w, h) = (rect.loc.x, rect.loc.y, rect.size.w, rect.size.h);
+        let bars = [
+            Rectangle::new((x - bw, y - bw).into(), (w + 2 * bw, bw).into()),
+            Rectangle::new((x - bw, y + h).into(), (w + 2 * bw, bw).into()),
+            Rectangle::new((x - bw, y).into(), (bw, h).into()),
+            Rectangle::new((x + w, y).into(), (bw, h).into()),
+        ];
+        let mut i = 0;
+        Some(bars.map(|bar: Rectangle<i32, smithay::utils::Logical>| {
+            let id = mapped.border_ids[i].clone();
+            i += 1;
+            SolidColorRenderElement::new(
+                id,
+                bar.to_physical_precise_round(scale),
+                self.cursor_commit,
+                color,
+                Kind::Unspecified,
+            )
+        }))
+    }
+
+    /// The identity the compositor attached to the window's client.
+    pub fn identity_of(&self, window: &smithay::desktop::Window) -> Option<crate::Identity> {
+        use smithay::reexports::wayland_server::Resource;
+        use smithay::wayland::seat::WaylandFocus;
+        let surface = window.wl_surface()?;
+        let client = self.display_handle.get_client(surface.id()).ok()?;
+        Some(client.get_data::<crate::ClientState>()?.identity.clone())
     }
 
     /// After a frame: frame callbacks and presentation feedback for what is on

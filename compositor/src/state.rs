@@ -93,6 +93,9 @@ pub struct Mapped {
     pub output: String,
     /// Set once the window has shown its first buffer.
     pub mapped: bool,
+    /// Stable ids of the four border bars, so damage tracking sees them as
+    /// the same elements from frame to frame.
+    pub border_ids: [Id; 4],
 }
 
 /// Frame pacing state of one output.

@@ -40,8 +40,12 @@ pub enum WifiState {
     #[default]
     Unavailable,
     Disconnected,
-    Connecting { ssid: String },
-    Connected { ssid: String },
+    Connecting {
+        ssid: String,
+    },
+    Connected {
+        ssid: String,
+    },
 }
 
 /// Battery from UPower.
@@ -50,7 +54,10 @@ pub enum BatteryState {
     /// No UPower or no battery: a neutral indicator.
     #[default]
     Unavailable,
-    Level { percent: f64, charging: bool },
+    Level {
+        percent: f64,
+        charging: bool,
+    },
 }
 
 /// Everything one output's panel shows.

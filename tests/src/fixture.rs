@@ -243,3 +243,19 @@ impl Fixture {
         );
     }
 }
+
+/// The identity border's width in logical pixels (the default theme's).
+pub fn border_width() -> i32 {
+    palisade_themes::Theme::default().border_width
+}
+
+/// Where windows go inside a work area `[x, y, w, h]`: inset by the border.
+pub fn window_area(work_area: [i32; 4]) -> [i32; 4] {
+    let b = border_width();
+    [
+        work_area[0] + b,
+        work_area[1] + b,
+        work_area[2] - 2 * b,
+        work_area[3] - 2 * b,
+    ]
+}

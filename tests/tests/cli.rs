@@ -362,6 +362,7 @@ fn scenario_pointer_click_fullscreen_and_wait_title() {
     );
     run.assert_success("palisade scenario steps.toml");
 
+    let border = i64::from(palisade_tests::fixture::border_width());
     let two = read_state(&dir.join("out/two.json"));
     assert_eq!(
         window_on(&two, "headless-2")["focused"],
@@ -371,7 +372,7 @@ fn scenario_pointer_click_fullscreen_and_wait_title() {
     assert_eq!(window_on(&two, "headless-1")["focused"], false, "{two}");
     assert_eq!(
         json_rect(&window_on(&two, "headless-2")["geometry"])[..2],
-        [1280, 32],
+        [1280 + border, 32 + border],
         "{two}"
     );
 
@@ -387,8 +388,8 @@ fn scenario_pointer_click_fullscreen_and_wait_title() {
     );
     assert_eq!(
         json_rect(&first["geometry"])[1],
-        32,
-        "fullscreen stays below the strip: {clicked}"
+        32 + border,
+        "fullscreen stays below the strip and inside the border: {clicked}"
     );
     assert_eq!(
         window_on(&clicked, "headless-2")["focused"],

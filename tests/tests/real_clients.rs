@@ -14,7 +14,7 @@ use palisade::introspect::{StateInfo, WindowInfo};
 use palisade::scenario::driver::Driver;
 use palisade::Identity;
 use palisade_tests::fixture::{
-    data_file, ensure_runtime_dir, init_logging, require_program, temp_dir,
+    data_file, ensure_runtime_dir, init_logging, require_program, temp_dir, window_area,
 };
 
 const OUTPUT: &str = "headless-1";
@@ -225,9 +225,22 @@ fn weston_simple_shm_draws_inside_its_window_and_never_on_the_strip() {
             .map(|&(x, y)| ((x, y), px.at(x, y)))
             .collect::<Vec<_>>()
     );
+    // Around the window: the border in the identity's colour ("unknown" is
+    // grey), drawn by the compositor.
+    let b = palisade_tests::fixture::border_width();
+    let ring = [geo[0] - b, geo[1] - b, geo[2] + 2 * b, geo[3] + 2 * b];
+    let identity = palisade::Identity::unknown().color;
+    let off_colour = coords(&px, ring)
+        .filter(|&(x, y)| !contains(geo, [x as i32, y as i32, 1, 1]))
+        .filter(|&(x, y)| !near(px.at(x, y), identity, 2))
+        .count();
+    assert_eq!(
+        off_colour, 0,
+        "border pixels not in the identity colour {identity:?}"
+    );
     // Nothing of the window leaks outside the geometry the state reports.
     let outside: Vec<_> = coords(&px, area)
-        .filter(|&(x, y)| !contains(geo, [x as i32, y as i32, 1, 1]))
+        .filter(|&(x, y)| !contains(ring, [x as i32, y as i32, 1, 1]))
         .filter(|&(x, y)| !near(px.at(x, y), background, 2))
         .collect();
     assert!(
@@ -411,9 +424,9 @@ command = [
         &mut driver,
         Duration::from_secs(10),
         "Chromium's window to fill the work area",
-        |s| s.windows.len() == 1 && s.windows[0].geometry == area,
+        |s| s.windows.len() == 1 && s.windows[0].geometry == window_area(area),
     );
-    assert_eq!(info.windows[0].geometry, area);
+    assert_eq!(info.windows[0].geometry, window_area(area));
 
     // Its only way in is the socket the compositor handed it.
     let environ = std::fs::read(format!("/proc/{pid}/environ"))

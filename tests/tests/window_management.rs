@@ -2,7 +2,7 @@
 //! fullscreen, popups, dialogs, focus, closing and outputs.
 
 use palisade_tests::client::PositionerSpec;
-use palisade_tests::fixture::{identity, output, Fixture};
+use palisade_tests::fixture::{border_width, identity, output, window_area, Fixture};
 use wayland_protocols::xdg::shell::client::{xdg_positioner, xdg_toplevel};
 
 const OUT: &str = "headless-1";
@@ -32,6 +32,17 @@ fn assert_strip_intact(f: &mut Fixture, output: &str, rows: u32) {
     }
 }
 
+/// Pixels of a window filling headless-1's work area (inside its border).
+fn area_px() -> u64 {
+    let [_, _, w, h] = window_area([0, 32, 1280, 768]);
+    (w * h) as u64
+}
+
+/// The configure size of a window filling a work area of `w`x`h`.
+fn inset(w: i32, h: i32) -> (i32, i32) {
+    (w - 2 * border_width(), h - 2 * border_width())
+}
+
 fn one_client() -> (Fixture, usize) {
     let mut f = Fixture::new(vec![output(1280, 800, 1.0)]);
     let c = f.add_client(identity("term", "Terminal", [0x34, 0xa8, 0x53]));
@@ -50,14 +61,14 @@ fn toplevel_fills_the_work_area_below_the_strip() {
         .expect("configured");
     assert_eq!(
         configure.size,
-        (1280, 768),
-        "sized to the output minus the 32 px strip"
+        inset(1280, 768),
+        "sized to the output minus the 32 px strip, inside the border"
     );
     let state = f.state();
     assert_eq!(state.outputs[0].work_area, [0, 32, 1280, 768]);
-    assert_eq!(state.windows[0].geometry, [0, 32, 1280, 768]);
+    assert_eq!(state.windows[0].geometry, window_area([0, 32, 1280, 768]));
     assert_eq!(state.windows[0].identity, "term");
-    f.wait_color(OUT, [0, 0, 255], 1280 * 768);
+    f.wait_color(OUT, [0, 0, 255], area_px());
     assert_strip_intact(&mut f, OUT, 32);
 }
 
@@ -78,16 +89,21 @@ fn fullscreen_fills_the_work_area_never_the_strip() {
         .last()
         .cloned()
         .expect("configured");
-    assert_eq!(configure.size, (1280, 768), "fullscreen is the work area");
+    assert_eq!(
+        configure.size,
+        inset(1280, 768),
+        "fullscreen is the work area, inside the border"
+    );
     // A hostile client draws the whole output anyway: clipped, never in the strip.
     f.client(c).ack_and_draw(w, Some((1280, 800)), GREEN);
-    f.wait_color(OUT, [0, 255, 0], 1280 * 768);
+    f.wait_color(OUT, [0, 255, 0], area_px());
     assert_strip_intact(&mut f, OUT, 32);
     let state = f.state();
     assert!(state.windows[0].fullscreen);
     assert_eq!(
-        state.windows[0].geometry[1], 32,
-        "the window starts below the strip"
+        state.windows[0].geometry[1],
+        32 + border_width(),
+        "the window starts below the strip and its border"
     );
 }
 
@@ -96,7 +112,7 @@ fn oversized_buffer_is_clipped_to_the_work_area() {
     let (mut f, c) = one_client();
     let w = f.map_window(c, BLUE);
     f.client(c).ack_and_draw(w, Some((4000, 4000)), GREEN);
-    f.wait_color(OUT, [0, 255, 0], 1280 * 768);
+    f.wait_color(OUT, [0, 255, 0], area_px());
     assert_strip_intact(&mut f, OUT, 32);
 }
 
@@ -189,6 +205,46 @@ fn dialog_is_centred_over_its_parent() {
     assert_eq!(d.geometry, [440, 266, 400, 300]);
     assert!(d.focused, "the newest window gets focus");
     f.wait_color(OUT, [0, 255, 0], 400 * 300);
+}
+
+#[test]
+fn every_window_has_a_border_in_its_identity_colour_even_fullscreen() {
+    let mut f = Fixture::new(vec![output(1280, 800, 1.0)]);
+    let green = [0x34, 0xa8, 0x53];
+    let c = f.add_client(identity("term", "Terminal", green));
+    let w = f.map_window(c, BLUE);
+    let check = |f: &mut Fixture, what: &str| {
+        let px = f.pixels(OUT);
+        let b = border_width() as u32;
+        // Inside each border bar, away from the corners.
+        for (x, y) in [(640, 32), (640, 799 - b + 1), (0, 400), (1279 - b + 1, 400)] {
+            for d in 0..b {
+                let (x, y) = if y == 400 { (x + d, y) } else { (x, y + d) };
+                assert_eq!(&px.at(x, y)[..3], &green, "{what}: border pixel ({x},{y})");
+            }
+        }
+        assert_eq!(
+            &px.at(640, 400)[..3],
+            &[0, 0, 255],
+            "{what}: the window itself"
+        );
+    };
+    f.wait_color(OUT, [0, 0, 255], area_px());
+    check(&mut f, "normal window");
+    // A client drawing past its geometry does not paint over its border.
+    f.client(c).ack_and_draw(w, Some((1400, 900)), BLUE);
+    f.roundtrip(c);
+    check(&mut f, "oversized buffer");
+    f.client(c).set_fullscreen(w, true);
+    f.wait("a fullscreen configure", |f| {
+        f.client(c)
+            .configures(w)
+            .last()
+            .is_some_and(|c| c.states.contains(&xdg_toplevel::State::Fullscreen))
+    });
+    f.client(c).ack_and_draw(w, None, BLUE);
+    f.roundtrip(c);
+    check(&mut f, "fullscreen");
 }
 
 #[test]
@@ -305,14 +361,16 @@ fn two_outputs_of_different_scale_and_hotplug_moves_windows() {
     let w = f.map_window(c, GREEN);
     let info = f.state().windows[0].clone();
     assert_eq!(info.output, "headless-2");
-    assert_eq!(info.geometry, [1280, 32, 960, 508]);
+    assert_eq!(info.geometry, window_area([1280, 32, 960, 508]));
     assert_eq!(
         f.client(c).configures(w).last().map(|c| c.size),
-        Some((960, 508))
+        Some(inset(960, 508))
     );
-    // Scale 2: the 960x508 logical window covers 1920x1016 physical pixels.
-    f.client(c).ack_and_draw(w, Some((1920, 1016)), GREEN);
-    f.wait_color("headless-2", [0, 255, 0], 1920 * 1000);
+    // Scale 2: the window (inside its border) covers twice its logical size
+    // in physical pixels; the client draws that many at buffer scale 1.
+    let (lw, lh) = inset(960, 508);
+    f.client(c).ack_and_draw(w, Some((2 * lw, 2 * lh)), GREEN);
+    f.wait_color("headless-2", [0, 255, 0], (2 * lw * 2 * lh) as u64 * 9 / 10);
     assert_strip_intact(&mut f, "headless-2", 64);
 
     f.driver
@@ -325,11 +383,11 @@ fn two_outputs_of_different_scale_and_hotplug_moves_windows() {
             .is_some_and(|w| w.output == "headless-1")
     });
     f.wait("a configure for the new output", |f| {
-        f.client(c).configures(w).last().map(|c| c.size) == Some((1280, 768))
+        f.client(c).configures(w).last().map(|c| c.size) == Some(inset(1280, 768))
     });
     f.client(c).ack_and_draw(w, None, GREEN);
     f.wait("the window to fill headless-1's work area", |f| {
-        f.state().windows[0].geometry == [0, 32, 1280, 768]
+        f.state().windows[0].geometry == window_area([0, 32, 1280, 768])
     });
 
     let name = f
@@ -389,7 +447,7 @@ fn assert_good_client_keeps_getting_frames(f: &mut Fixture, c: usize, w: usize) 
         f.wait(&format!("frame callback {i} for the good client"), |f| {
             f.client(c).frames_done(w) > before
         });
-        f.wait_color(OUT, [colour[0], colour[1], colour[2]], 1280 * 768);
+        f.wait_color(OUT, [colour[0], colour[1], colour[2]], area_px());
     }
 }
 
@@ -460,7 +518,7 @@ fn frames_are_rendered_only_while_something_changes() {
     );
     // One commit: exactly the frames it needs, then quiet again.
     f.client(c).ack_and_draw(w, None, GREEN);
-    f.wait_color(OUT, [0, 255, 0], 1280 * 768);
+    f.wait_color(OUT, [0, 255, 0], area_px());
     f.driver
         .settle(std::time::Duration::from_secs(2))
         .expect("settle");

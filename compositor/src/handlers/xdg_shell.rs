@@ -41,6 +41,7 @@ impl XdgShellHandler for State {
             window,
             output,
             mapped: false,
+            border_ids: std::array::from_fn(|_| smithay::backend::renderer::element::Id::new()),
         });
     }
 
