@@ -290,7 +290,9 @@ impl State {
         let serial = SERIAL_COUNTER.next_serial();
         if pressed {
             let pos = self.pal.pointer_location;
-            if let Some((surface, _)) = self.surface_under(pos) {
+            if let Some(hit) = self.pal.panel_hit(pos) {
+                self.panel_click(hit);
+            } else if let Some((surface, _)) = self.surface_under(pos) {
                 let mut root = surface;
                 while let Some(parent) = smithay::wayland::compositor::get_parent(&root) {
                     root = parent;

@@ -279,6 +279,7 @@ impl Palisade {
             output,
             redraw: Default::default(),
             strip,
+            panel: Default::default(),
         });
         self.relayout_all();
     }

@@ -11,6 +11,7 @@ pub mod input;
 pub mod introspect;
 pub mod launcher;
 pub mod layout;
+pub mod panel;
 pub mod render;
 pub mod scenario;
 pub mod screenshot;

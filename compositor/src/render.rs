@@ -8,6 +8,7 @@ use smithay::utils::IsAlive;
 use std::time::Duration;
 
 use smithay::backend::renderer::damage::OutputDamageTracker;
+use smithay::backend::renderer::element::memory::MemoryRenderBufferRenderElement;
 use smithay::backend::renderer::element::solid::SolidColorRenderElement;
 use smithay::backend::renderer::element::surface::{
     render_elements_from_surface_tree, WaylandSurfaceRenderElement,
@@ -25,13 +26,14 @@ use smithay::reexports::wayland_protocols::wp::presentation_time::server::wp_pre
 use smithay::utils::{Physical, Point, Rectangle, Scale};
 use smithay::wayland::presentation::Refresh;
 
-use crate::state::{Palisade, STRIP_HEIGHT};
+use crate::state::Palisade;
 
 render_elements! {
     pub OutputElement<R> where R: ImportAll + ImportMem;
     Surface = WaylandSurfaceRenderElement<R>,
     Clipped = CropRenderElement<WaylandSurfaceRenderElement<R>>,
     Solid = SolidColorRenderElement,
+    Panel = MemoryRenderBufferRenderElement<R>,
 }
 
 /// Size of the compositor's own cursor (a plain square with a dark rim).
@@ -42,7 +44,7 @@ impl Palisade {
     pub fn output_elements<R>(&mut self, renderer: &mut R, output: &Output) -> Vec<OutputElement<R>>
     where
         R: Renderer + ImportAll + ImportMem,
-        R::TextureId: Clone + Texture + 'static,
+        R::TextureId: Send + Clone + Texture + 'static,
     {
         let mut elements = Vec::new();
         let Some(output_geo) = self.output_geometry(output) else {
@@ -56,7 +58,7 @@ impl Palisade {
             let pos_phys: Point<i32, Physical> = pos.to_physical(scale).to_i32_round();
             // Over the strip the pointer is the compositor's: a client's
             // cursor image (set while over its window) must not show there.
-            let over_strip = pos.y < f64::from(STRIP_HEIGHT);
+            let over_strip = pos.y < f64::from(self.panel_height(output));
             match &self.cursor_status {
                 CursorImageStatus::Surface(surface) if surface.alive() && !over_strip => {
                     let hotspot = smithay::wayland::compositor::with_states(surface, |states| {
@@ -107,18 +109,24 @@ impl Palisade {
             }
         }
 
-        // 2. The reserved strip (the panel, later), opaque, above every window.
-        if let Some(entry) = self.outputs.iter_mut().find(|o| &o.output == output) {
-            entry
-                .strip
-                .resize((output_geo.size.w, STRIP_HEIGHT.min(output_geo.size.h)));
-            elements.push(OutputElement::Solid(SolidColorRenderElement::from_buffer(
-                &entry.strip,
-                (0, 0),
-                scale,
-                1.0,
-                Kind::Unspecified,
-            )));
+        // 2. The panel, opaque, above every window. Should its upload ever
+        //    fail, a plain bar takes its place: the strip never shows what
+        //    is underneath.
+        match self.panel_element(renderer, output) {
+            Some(panel) => elements.push(OutputElement::Panel(panel)),
+            None => {
+                let height = self.panel_height(output);
+                if let Some(entry) = self.outputs.iter_mut().find(|o| &o.output == output) {
+                    entry.strip.resize((output_geo.size.w, height));
+                    elements.push(OutputElement::Solid(SolidColorRenderElement::from_buffer(
+                        &entry.strip,
+                        (0, 0),
+                        scale,
+                        1.0,
+                        Kind::Unspecified,
+                    )));
+                }
+            }
         }
 
         // 3. Windows that live on this output, top first, clipped to its work
@@ -282,7 +290,7 @@ pub fn render_output<R>(
 ) -> Result<bool, String>
 where
     R: Renderer + ImportAll + ImportMem,
-    R::TextureId: Clone + Texture + 'static,
+    R::TextureId: Send + Clone + Texture + 'static,
 {
     let elements = pal.output_elements(renderer, output);
     let clear = pal.theme.background;

@@ -93,6 +93,8 @@ pub struct Mapped {
     pub output: String,
     /// Set once the window has shown its first buffer.
     pub mapped: bool,
+    /// Compositor-side id (panel entries and clicks refer to it).
+    pub id: u64,
     /// Stable ids of the four border bars, so damage tracking sees them as
     /// the same elements from frame to frame.
     pub border_ids: [Id; 4],
@@ -113,8 +115,17 @@ pub struct Redraw {
 pub struct OutputEntry {
     pub output: Output,
     pub redraw: Redraw,
-    /// The reserved strip at the top, drawn as a plain bar until the panel.
+    /// A plain opaque bar, drawn only if the panel cannot be uploaded.
     pub strip: smithay::backend::renderer::element::solid::SolidColorBuffer,
+    pub panel: crate::panel::OutputPanel,
+}
+
+/// What the panel reports that the compositor does not decide itself.
+#[derive(Debug, Clone, Default)]
+pub struct Status {
+    pub usb: palisade_panel::UsbState,
+    pub wifi: palisade_panel::WifiState,
+    pub battery: palisade_panel::BatteryState,
 }
 
 pub struct State {
@@ -167,10 +178,16 @@ pub struct Palisade {
     pub children: Children,
     /// The public socket's name, when the config opened one.
     pub public_socket: Option<String>,
+    /// The panel renderer (fonts loaded once) and its style from the theme.
+    pub panel: palisade_panel::Panel,
+    pub panel_style: palisade_panel::PanelStyle,
+    pub status: Status,
+    /// A fixed clock text, for reproducible pixels in tests.
+    pub clock_override: Option<String>,
+    /// Lock requests seen (the lock screen is a later issue).
+    pub lock_requests: u64,
+    pub next_window_id: u64,
 }
-
-/// Height of the reserved strip, in logical pixels.
-pub const STRIP_HEIGHT: i32 = palisade_panel::DEFAULT_HEIGHT;
 
 impl State {
     /// Build the state and put the Wayland display into the event loop.
@@ -200,6 +217,7 @@ impl State {
 
         let mut state = State { backend, pal };
         state.backend.init(&mut state.pal);
+        crate::panel::start_clock(&mut state.pal);
         if state.pal.config.public_socket {
             let name = state.pal.open_public_socket()?;
             state.pal.public_socket = Some(name);
@@ -336,6 +354,7 @@ impl Palisade {
         seat.add_pointer();
 
         let theme = config.theme.clone();
+        let config_theme = config.theme.clone();
         Ok(Palisade {
             display_handle: dh.clone(),
             loop_handle,
@@ -370,6 +389,12 @@ impl Palisade {
             pending_focus: None,
             children: Children::default(),
             public_socket: None,
+            panel: palisade_panel::Panel::new(),
+            panel_style: crate::panel::panel_style(&config_theme),
+            status: Status::default(),
+            clock_override: None,
+            lock_requests: 0,
+            next_window_id: 1,
         })
     }
 
@@ -448,7 +473,7 @@ impl Palisade {
     /// The output minus the reserved strip: where windows may be.
     pub fn work_area(&self, output: &Output) -> Option<Rectangle<i32, Logical>> {
         let geo = self.output_geometry(output)?;
-        let strip = STRIP_HEIGHT.min(geo.size.h);
+        let strip = self.panel_height(output);
         Some(Rectangle::new(
             (geo.loc.x, geo.loc.y + strip).into(),
             (geo.size.w, geo.size.h - strip).into(),

@@ -216,6 +216,20 @@ pub fn data_file(name: &str) -> std::path::PathBuf {
 }
 
 impl Fixture {
+    /// The strip shows exactly the panel's pixels: no client pixel, nothing
+    /// left over. Keep the pointer off the strip (the cursor is drawn there).
+    pub fn assert_strip_is_panel(&mut self, output: &str) {
+        self.step();
+        let (count, first) = self
+            .driver
+            .strip_mismatch(output)
+            .expect("comparing the strip");
+        assert_eq!(
+            count, 0,
+            "{count} strip pixels of {output} are not the panel's, first at {first:?}"
+        );
+    }
+
     /// No pixel of the client colour `rgb` (a primary: each channel 0 or
     /// 255), nor any filtered or blended shade of it, in the top `rows`
     /// physical rows of `output`: a client's colour never reaches the strip.

@@ -37,7 +37,10 @@ impl XdgShellHandler for State {
             .active_output()
             .map(|o| o.name())
             .unwrap_or_default();
+        let id = self.pal.next_window_id;
+        self.pal.next_window_id += 1;
         self.pal.windows.push(Mapped {
+            id,
             window,
             output,
             mapped: false,

@@ -248,3 +248,36 @@ impl Driver {
         self.state.handle_button(button, false, time);
     }
 }
+
+impl Driver {
+    /// Pixels in `output`'s strip that differ from what the panel drew: 0
+    /// means nothing but the panel shows there (the cursor aside, so keep
+    /// the pointer off the strip when asking).
+    pub fn strip_mismatch(&mut self, output: &str) -> anyhow::Result<(usize, Option<(u32, u32)>)> {
+        let px = self.pixels(output)?;
+        let entry = self
+            .state
+            .pal
+            .outputs
+            .iter()
+            .find(|o| o.output.name() == output)
+            .with_context(|| format!("no output named {output:?}"))?;
+        let panel = &entry.panel.pixels;
+        let rows = (panel.len() / 4) as u32 / px.width.max(1);
+        anyhow::ensure!(rows > 0, "the panel of {output} has not been drawn");
+        let mut count = 0;
+        let mut first = None;
+        for y in 0..rows.min(px.height) {
+            for x in 0..px.width {
+                let i = ((y * px.width + x) * 4) as usize;
+                let shown = px.at(x, y);
+                let drawn = &panel[i..i + 3];
+                if (0..3).any(|c| shown[c].abs_diff(drawn[c]) > 1) {
+                    count += 1;
+                    first.get_or_insert((x, y));
+                }
+            }
+        }
+        Ok((count, first))
+    }
+}
