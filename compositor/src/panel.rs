@@ -46,17 +46,7 @@ impl Default for OutputPanel {
 
 /// The panel's colours and sizes from the theme.
 pub fn panel_style(theme: &palisade_themes::Theme) -> PanelStyle {
-    use palisade_panel::rgba8;
-    PanelStyle {
-        panel_background: rgba8(theme.panel_background),
-        text: rgba8(theme.panel_text),
-        untrusted_text: rgba8(theme.panel_untrusted_text),
-        focused_background: rgba8(theme.panel_focused_background),
-        warning: rgba8(theme.panel_warning),
-        height: theme.panel_height,
-        font_size: theme.font_size,
-        focused_font_size: theme.focused_font_size,
-    }
+    PanelStyle::from_theme(theme)
 }
 
 impl Palisade {
@@ -184,7 +174,9 @@ impl Palisade {
             None,
             // The buffer is in physical pixels (buffer scale 1): sample all
             // of it into the strip's logical size, fractional scales too.
-            Some(Rectangle::from_size((f64::from(size.0), f64::from(size.1)).into())),
+            Some(Rectangle::from_size(
+                (f64::from(size.0), f64::from(size.1)).into(),
+            )),
             Some((geo.size.w, height).into()),
             Kind::Unspecified,
         )

@@ -20,8 +20,33 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples.get(samples.len() / 2).copied().unwrap_or_default()
 }
 
+/// Resident memory of this process, KiB.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 fn main() {
+    let before = rss_kib();
     let mut panel = Panel::new();
+    let after_fonts = rss_kib();
+    {
+        // One output at 1920 wide, scale 1 and 2: what a session keeps.
+        let (mut one, mut two) = (PanelSurface::new(), PanelSurface::new());
+        let state = common::sample_state();
+        panel.render(&mut one, &state, &PanelStyle::default(), WIDTH, 1.0);
+        panel.render(&mut two, &state, &PanelStyle::default(), WIDTH, 2.0);
+        println!(
+            "RSS: {} KiB for the fonts (loaded once), {} KiB more after a first render at scale 1 and 2",
+            after_fonts.saturating_sub(before),
+            rss_kib().saturating_sub(after_fonts)
+        );
+    }
     let style = PanelStyle::default();
     let state = common::sample_state();
     let mut ticked = state.clone();

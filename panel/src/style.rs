@@ -1,6 +1,4 @@
-//! The few colours and sizes the panel needs. The compositor builds one from
-//! its theme; this crate does not depend on the theme loader so it stays
-//! reviewable on its own.
+//! The few colours and sizes the panel needs, taken from the theme.
 
 /// Colours (straight RGBA, 0..=255) and sizes (logical pixels) of the panel.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +21,22 @@ pub struct PanelStyle {
     pub font_size: f32,
     /// Size of the focused window's identity, which is shown prominently.
     pub focused_font_size: f32,
+}
+
+impl PanelStyle {
+    /// The panel's colours and sizes from a theme.
+    pub fn from_theme(theme: &palisade_themes::Theme) -> PanelStyle {
+        PanelStyle {
+            panel_background: rgba8(theme.panel_background),
+            text: rgba8(theme.panel_text),
+            untrusted_text: rgba8(theme.panel_untrusted_text),
+            focused_background: rgba8(theme.panel_focused_background),
+            warning: rgba8(theme.panel_warning),
+            height: theme.panel_height,
+            font_size: theme.font_size,
+            focused_font_size: theme.focused_font_size,
+        }
+    }
 }
 
 impl Default for PanelStyle {

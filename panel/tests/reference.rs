@@ -12,7 +12,15 @@ use palisade_panel::{Panel, PanelStyle, PanelSurface, RegionKind};
 /// Every style with references; adding a theme is one line here (its PNGs
 /// are created by a blessing run).
 type NamedStyle = (&'static str, fn() -> PanelStyle);
-const STYLES: &[NamedStyle] = &[("dark", PanelStyle::default)];
+const STYLES: &[NamedStyle] = &[
+    ("dark", PanelStyle::default),
+    ("light", || theme("light")),
+    ("high-contrast", || theme("high-contrast")),
+];
+
+fn theme(name: &str) -> PanelStyle {
+    PanelStyle::from_theme(&palisade_themes::Theme::builtin(name).expect("a built-in theme"))
+}
 const SCALES: &[(&str, f64)] = &[("1x", 1.0), ("2x", 2.0)];
 const WIDTH: i32 = 1280;
 
