@@ -163,42 +163,68 @@ pub enum ConfigError {
 impl Config {
     /// Reads and parses the config file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        Config::parse(&text, path)
+        Config::load_all(path).map_err(|mut errors| errors.swap_remove(0))
     }
 
-    /// Parses config text; `path` is only used in error messages.
+    /// Reads the config file and reports every error in it.
+    pub fn load_all(path: &Path) -> Result<Config, Vec<ConfigError>> {
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            vec![ConfigError::Io {
+                path: path.to_owned(),
+                source,
+            }]
+        })?;
+        Config::parse_all(&text, path)
+    }
+
+    /// Parses config text; `path` is only used in error messages. Stops at
+    /// the first error; [`Config::parse_all`] reports every one.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        Config::parse_all(text, path).map_err(|mut errors| errors.swap_remove(0))
+    }
+
+    /// Parses config text and, if it is not valid, returns every error found
+    /// (a TOML syntax error stops the check, as nothing after it can be read).
+    pub fn parse_all(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
         let cx = Cx { text, path };
         // toml's Display adds a multi-line snippet; its bare message plus our
         // own location keeps the error on one line.
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| cx.err(e.span().unwrap_or(0..0), e.message()))?;
-        let keyboard = raw.keyboard.unwrap_or_default().validate(&cx)?;
-        let binding_list = raw.bindings.unwrap_or_default().validate(&cx)?;
-        let [(_, focus_next, _), (_, focus_prev, _), (_, close, _)] = binding_list.clone();
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|e| vec![cx.err(e.span().unwrap_or(0..0), e.message())])?;
+        let mut errors = Vec::new();
+        let keyboard = keep(&mut errors, raw.keyboard.unwrap_or_default().validate(&cx));
+        let binding_list = keep(&mut errors, raw.bindings.unwrap_or_default().validate(&cx));
         let theme = match raw.theme {
-            None => palisade_themes::Theme::default(),
-            Some(name) => load_theme(&cx, name)?,
+            None => Some(palisade_themes::Theme::default()),
+            Some(name) => keep(&mut errors, load_theme(&cx, name)),
+        };
+        // Apps are checked against the default bindings if the configured
+        // ones are broken, so their own errors still show.
+        let checked_bindings = match &binding_list {
+            Some(list) => list.clone(),
+            None => RawBindings::default().validate(&cx).map_err(|e| vec![e])?,
         };
         let mut seen = Seen::default();
-        let apps = (raw.app.into_iter())
-            .map(|app| app.validate(&cx, &binding_list, &mut seen))
-            .collect::<Result<_, _>>()?;
-        Ok(Config {
-            apps,
-            keyboard,
-            public_socket: raw.public_socket,
-            theme,
-            bindings: Bindings {
-                focus_next,
-                focus_prev,
-                close,
-            },
-        })
+        let apps: Vec<_> = (raw.app.into_iter())
+            .filter_map(|app| keep(&mut errors, app.validate(&cx, &checked_bindings, &mut seen)))
+            .collect();
+        match (keyboard, binding_list, theme) {
+            (Some(keyboard), Some(binding_list), Some(theme)) if errors.is_empty() => {
+                let [(_, focus_next, _), (_, focus_prev, _), (_, close, _)] = binding_list;
+                Ok(Config {
+                    apps,
+                    keyboard,
+                    public_socket: raw.public_socket,
+                    theme,
+                    bindings: Bindings {
+                        focus_next,
+                        focus_prev,
+                        close,
+                    },
+                })
+            }
+            _ => Err(errors),
+        }
     }
 
     /// The compiled-in default config. It is parsed by a unit test, so the
@@ -279,6 +305,11 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Parses `#rrggbb`.
+/// The value, or None with the error recorded.
+fn keep<T>(errors: &mut Vec<ConfigError>, result: Result<T, ConfigError>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
 /// A built-in theme by name, else a theme file relative to the config file.
 fn load_theme(cx: &Cx, name: Spanned<String>) -> Result<palisade_themes::Theme, ConfigError> {
     let (value, span) = (name.get_ref(), name.span());

@@ -37,9 +37,7 @@ fn main() -> ExitCode {
             }
             Ok(())
         }
-        Command::Validate { config } => load_config(config.as_deref()).map(|_| {
-            info!("config is valid");
-        }),
+        Command::Validate { config } => validate(config.as_deref()),
         Command::Scenario { file, config } => palisade::scenario::run(&file, config.as_deref()),
         Command::Run {
             backend,
@@ -56,14 +54,38 @@ fn main() -> ExitCode {
     }
 }
 
+/// `palisade validate`: every error in the config and its theme, each with
+/// file, line and reason.
+fn validate(path: Option<&Path>) -> anyhow::Result<()> {
+    let Some(path) = config_path(path) else {
+        info!("no config file: the built-in default is used, and it is valid");
+        return Ok(());
+    };
+    match Config::load_all(&path) {
+        Ok(_) => {
+            info!("config is valid");
+            Ok(())
+        }
+        Err(errors) => {
+            for err in &errors {
+                error!("{err}");
+            }
+            anyhow::bail!("{} error(s) in {}", errors.len(), path.display())
+        }
+    }
+}
+
+fn config_path(path: Option<&Path>) -> Option<PathBuf> {
+    match path {
+        Some(p) => Some(p.to_path_buf()),
+        None => Some(PathBuf::from(config::DEFAULT_PATH)).filter(|p| p.exists()),
+    }
+}
+
 /// --config, else /etc/palisade/config.toml if present, else the built-in
 /// default. A config that exists but is malformed stops the start.
 fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
-    let path: Option<PathBuf> = match path {
-        Some(p) => Some(p.to_path_buf()),
-        None => Some(PathBuf::from(config::DEFAULT_PATH)).filter(|p| p.exists()),
-    };
-    match path {
+    match config_path(path) {
         Some(p) => Ok(Config::load(&p)?),
         None => Ok(Config::embedded_default()),
     }

@@ -494,3 +494,23 @@ fn the_config_chooses_a_theme_and_validate_checks_it() {
         bad.stderr
     );
 }
+
+#[test]
+fn validate_reports_every_error_with_its_file_and_line() {
+    let run = validate("many-errors.toml");
+    run.assert_failure("a config with four errors");
+    for (file_line, what) in [
+        ("many-errors.toml:4:", "repeat_rate_hz"),
+        ("many-errors.toml:9:", "#12345"),
+        ("many-errors.toml:16:", "command"),
+        ("bad-theme.toml:4:", "#12"),
+    ] {
+        let line = run.stderr.lines().find(|l| l.contains(file_line));
+        assert!(
+            line.is_some_and(|l| l.contains(what)),
+            "no error at {file_line} about {what}; stderr:\n{}",
+            run.stderr
+        );
+    }
+    assert!(run.stderr.contains("4 error(s)"), "{}", run.stderr);
+}

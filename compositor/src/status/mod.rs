@@ -214,7 +214,8 @@ struct Service {
     /// us could otherwise put made-up values on the trusted panel.
     owner: Option<String>,
     /// The bus policy refused us reading from this owner (iwd's default
-    /// policy only lets root and the netdev group talk to it). Asking again
+    /// policy only lets root and the wheel and netdev groups talk to it,
+    /// and the session user may be in neither). Asking again
     /// would only fail again, so the service counts as absent until its
     /// owner changes.
     denied: bool,
