@@ -11,6 +11,8 @@ packages=(
   xkb-data libegl1 libegl-mesa0 libgl1-mesa-dri libwayland-client0 fonts-dejavu-core
   # real clients the tests and the demo drive
   weston foot chromium wayland-utils
+  # a private bus for the D-Bus status tests (UPower, iwd stand-ins)
+  dbus-daemon
   # the nested backend under a virtual X server, and its screenshots
   xvfb x11-apps
 )
@@ -20,12 +22,12 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-# Rust: the machine's toolchain if it is new enough (smithay 0.7 needs 1.80),
+# Rust: the machine's toolchain if it is new enough (cosmic-text needs 1.89),
 # else Debian 12's rustc-web/cargo-web (1.9x, from bookworm updates).
 need_rust=1
 if command -v cargo >/dev/null 2>&1; then
   v=$(rustc --version | awk '{print $2}')
-  if [ "$(printf '%s\n' 1.80.0 "$v" | sort -V | head -n1)" = 1.80.0 ]; then need_rust=0; fi
+  if [ "$(printf '%s\n' 1.89.0 "$v" | sort -V | head -n1)" = 1.89.0 ]; then need_rust=0; fi
 fi
 [ "$need_rust" = 1 ] && missing+=(rustc-web cargo-web)
 

@@ -16,5 +16,6 @@ pub mod render;
 pub mod scenario;
 pub mod screenshot;
 pub mod state;
+pub mod status;
 
 pub use state::{ClientState, Identity, Palisade, State};

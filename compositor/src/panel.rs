@@ -237,6 +237,31 @@ impl State {
     }
 }
 
+impl State {
+    /// Watch UPower and iwd on `bus` (a thread of its own) and repaint the
+    /// panels when what they report changes. Missing services show neutral
+    /// indicators; a missing bus is reported once.
+    pub fn start_status(&mut self, bus: crate::status::Bus) {
+        let (tx, rx) = smithay::reexports::calloop::channel::channel();
+        let inserted = self
+            .pal
+            .loop_handle
+            .insert_source(rx, |event, _, state: &mut State| {
+                if let smithay::reexports::calloop::channel::Event::Msg(update) = event {
+                    match update {
+                        crate::status::StatusUpdate::Battery(b) => state.pal.status.battery = b,
+                        crate::status::StatusUpdate::Wifi(w) => state.pal.status.wifi = w,
+                    }
+                    state.pal.queue_redraw_all();
+                }
+            });
+        match inserted {
+            Ok(_) => self.pal.status_watcher = Some(crate::status::start(bus, tx)),
+            Err(err) => warn!("listening for status updates: {err}"),
+        }
+    }
+}
+
 /// Repaint every panel at each minute boundary, for the clock. The only
 /// timer an idle compositor has.
 pub fn start_clock(pal: &mut Palisade) {

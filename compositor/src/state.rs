@@ -187,6 +187,8 @@ pub struct Palisade {
     /// Lock requests seen (the lock screen is a later issue).
     pub lock_requests: u64,
     pub next_window_id: u64,
+    /// The D-Bus status thread, while it runs (dropping it stops it).
+    pub status_watcher: Option<crate::status::StatusHandle>,
 }
 
 impl State {
@@ -395,6 +397,7 @@ impl Palisade {
             clock_override: None,
             lock_requests: 0,
             next_window_id: 1,
+            status_watcher: None,
         })
     }
 
