@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use palisade::status::{start, BatteryState, Bus, StatusUpdate, WifiState};
+use palisade_tests::fixture::init_logging;
 use smithay::reexports::calloop::channel::{channel, Channel, Event, Sender};
 use smithay::reexports::calloop::EventLoop;
 use zbus::blocking::connection::Builder;
@@ -27,16 +28,6 @@ const PROPERTIES: &str = "org.freedesktop.DBus.Properties";
 
 /// Generous: the private bus is local, but CI machines can be slow.
 const TIMEOUT: Duration = Duration::from_secs(10);
-
-fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_test_writer()
-        .try_init();
-}
 
 /// A dbus-daemon of our own on a socket in a fresh directory; killed (by its
 /// PID, through `Child`) and cleaned up on drop, also when a test fails.
@@ -251,6 +242,27 @@ fn emit_changed(
     .expect("emitting PropertiesChanged");
 }
 
+/// The charger goes in: the fake UPower reports 55 % charging, both
+/// properties in one PropertiesChanged, as the real service does.
+fn charge_to_55(upower: &Connection) {
+    {
+        let device = upower
+            .object_server()
+            .interface::<_, Device>(DISPLAY_DEVICE)
+            .expect("the fake device");
+        let mut device = device.get_mut();
+        device.percentage = 55.0;
+        device.state = 1;
+    }
+    emit_changed(
+        &upower,
+        DISPLAY_DEVICE,
+        "org.freedesktop.UPower.Device",
+        HashMap::from([("Percentage", Value::F64(55.0)), ("State", Value::U32(1))]),
+        vec![],
+    );
+}
+
 /// The compositor's side: a calloop loop with the status channel in it.
 struct Updates {
     event_loop: EventLoop<'static, Vec<StatusUpdate>>,
@@ -362,22 +374,7 @@ fn battery_and_wifi_follow_property_changes() {
     );
 
     // The charger goes in: UPower changes both in one signal.
-    {
-        let device = upower
-            .object_server()
-            .interface::<_, Device>(DISPLAY_DEVICE)
-            .expect("the fake device");
-        let mut device = device.get_mut();
-        device.percentage = 55.0;
-        device.state = 1;
-    }
-    emit_changed(
-        &upower,
-        DISPLAY_DEVICE,
-        "org.freedesktop.UPower.Device",
-        HashMap::from([("Percentage", Value::F64(55.0)), ("State", Value::U32(1))]),
-        vec![],
-    );
+    charge_to_55(&upower);
     updates.expect(StatusUpdate::Battery(BatteryState::Level {
         percent: 55.0,
         charging: true,
@@ -565,22 +562,7 @@ fn the_panel_repaints_with_the_new_value() {
     .expect("first values in the panel");
     let before = d.pixels("headless-1").expect("pixels");
 
-    {
-        let device = upower
-            .object_server()
-            .interface::<_, Device>(DISPLAY_DEVICE)
-            .expect("the fake device");
-        let mut device = device.get_mut();
-        device.percentage = 55.0;
-        device.state = 1;
-    }
-    emit_changed(
-        &upower,
-        DISPLAY_DEVICE,
-        "org.freedesktop.UPower.Device",
-        HashMap::from([("Percentage", Value::F64(55.0)), ("State", Value::U32(1))]),
-        vec![],
-    );
+    charge_to_55(&upower);
     d.wait_until(TIMEOUT, "the panel to show 55% charging", |d| {
         Ok(shown(d).0
             == BatteryState::Level {
