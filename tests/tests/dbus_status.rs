@@ -255,7 +255,7 @@ fn charge_to_55(upower: &Connection) {
         device.state = 1;
     }
     emit_changed(
-        &upower,
+        upower,
         DISPLAY_DEVICE,
         "org.freedesktop.UPower.Device",
         HashMap::from([("Percentage", Value::F64(55.0)), ("State", Value::U32(1))]),
