@@ -196,7 +196,7 @@ impl Config {
         let binding_list = keep(&mut errors, raw.bindings.unwrap_or_default().validate(&cx));
         let theme = match raw.theme {
             None => Some(palisade_themes::Theme::default()),
-            Some(name) => keep(&mut errors, load_theme(&cx, name)),
+            Some(name) => load_theme(&cx, name).map_err(|e| errors.extend(e)).ok(),
         };
         // Apps are checked against the default bindings if the configured
         // ones are broken, so their own errors still show.
@@ -316,22 +316,22 @@ fn keep<T>(errors: &mut Vec<ConfigError>, result: Result<T, ConfigError>) -> Opt
     result.map_err(|e| errors.push(e)).ok()
 }
 
-/// A built-in theme by name, else a theme file relative to the config file.
-fn load_theme(cx: &Cx, name: Spanned<String>) -> Result<palisade_themes::Theme, ConfigError> {
+/// A built-in theme by name, else a theme file relative to the config file
+/// (every error in it).
+fn load_theme(cx: &Cx, name: Spanned<String>) -> Result<palisade_themes::Theme, Vec<ConfigError>> {
     let (value, span) = (name.get_ref(), name.span());
     if let Some(theme) = palisade_themes::Theme::builtin(value) {
         return Ok(theme);
     }
     if !value.contains('/') && !value.ends_with(".toml") {
         let known = palisade_themes::Theme::builtin_names().join(", ");
-        bail!(
-            cx,
-            span,
-            "theme {value:?} is neither a built-in theme ({known}) nor a .toml file"
-        );
+        let reason =
+            format!("theme {value:?} is neither a built-in theme ({known}) nor a .toml file");
+        return Err(vec![cx.err(span, reason)]);
     }
     let base = cx.path.parent().unwrap_or(Path::new("."));
-    Ok(palisade_themes::Theme::load(&base.join(value))?)
+    palisade_themes::Theme::load_all(&base.join(value))
+        .map_err(|errors| errors.into_iter().map(ConfigError::Theme).collect())
 }
 
 fn parse_color(s: &str) -> Option<[u8; 3]> {

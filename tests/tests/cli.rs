@@ -498,12 +498,13 @@ fn the_config_chooses_a_theme_and_validate_checks_it() {
 #[test]
 fn validate_reports_every_error_with_its_file_and_line() {
     let run = validate("many-errors.toml");
-    run.assert_failure("a config with four errors");
+    run.assert_failure("a config with five errors, two in its theme");
     for (file_line, what) in [
         ("many-errors.toml:4:", "repeat_rate_hz"),
         ("many-errors.toml:9:", "#12345"),
         ("many-errors.toml:16:", "command"),
         ("bad-theme.toml:4:", "#12"),
+        ("bad-theme.toml:7:", "panel_height"),
     ] {
         let line = run.stderr.lines().find(|l| l.contains(file_line));
         assert!(
@@ -512,5 +513,5 @@ fn validate_reports_every_error_with_its_file_and_line() {
             run.stderr
         );
     }
-    assert!(run.stderr.contains("4 error(s)"), "{}", run.stderr);
+    assert!(run.stderr.contains("5 error(s)"), "{}", run.stderr);
 }

@@ -112,13 +112,25 @@ impl Theme {
         parse::parse(text, path, true)
     }
 
+    /// Parses a theme file's text and reports every error in it.
+    pub fn parse_all(text: &str, path: &Path) -> Result<Theme, Vec<ThemeError>> {
+        parse::parse_all(text, path, true)
+    }
+
     /// Reads and parses a theme file.
     pub fn load(path: &Path) -> Result<Theme, ThemeError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ThemeError::Io {
-            path: path.to_path_buf(),
-            source,
+        Self::load_all(path).map_err(|mut errors| errors.swap_remove(0))
+    }
+
+    /// Reads a theme file and reports every error in it.
+    pub fn load_all(path: &Path) -> Result<Theme, Vec<ThemeError>> {
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            vec![ThemeError::Io {
+                path: path.to_path_buf(),
+                source,
+            }]
         })?;
-        Self::parse(&text, path)
+        Self::parse_all(&text, path)
     }
 
     /// An identity palette colour by name, e.g. `"blue"`.

@@ -239,18 +239,36 @@ where
 
 /// Parses and validates a theme. `allow_inherit` is false for builtins (see
 /// `parse_builtin`).
+/// Parses a theme, stopping at the first error.
 pub(crate) fn parse(text: &str, path: &Path, allow_inherit: bool) -> Result<Theme, ThemeError> {
+    parse_all(text, path, allow_inherit).map_err(|mut errors| errors.swap_remove(0))
+}
+
+/// The value, or None with the error recorded.
+fn keep<T>(errors: &mut Vec<ThemeError>, result: Result<T, ThemeError>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
+/// Parses a theme and reports every error in it; a TOML syntax error or a
+/// bad `inherit` stops the check, as nothing after them can be judged.
+pub(crate) fn parse_all(
+    text: &str,
+    path: &Path,
+    allow_inherit: bool,
+) -> Result<Theme, Vec<ThemeError>> {
     let source = Source { text, path };
     let raw: RawTheme = toml::from_str(text).map_err(|e| {
         // One line, so the error fits a log line or an on-screen notice.
         let reason = e.message().trim().lines().collect::<Vec<_>>().join("; ");
-        source.error(e.span().as_ref(), reason)
+        vec![source.error(e.span().as_ref(), reason)]
     })?;
 
     let base = match raw.inherit {
         None => None,
         Some(inherit) if !allow_inherit => {
-            return Err(source.error(Some(&inherit.span()), "a builtin theme cannot inherit"));
+            return Err(vec![
+                source.error(Some(&inherit.span()), "a builtin theme cannot inherit")
+            ]);
         }
         Some(inherit) => {
             let found = Theme::builtin(inherit.get_ref());
@@ -259,10 +277,11 @@ pub(crate) fn parse(text: &str, path: &Path, allow_inherit: bool) -> Result<Them
                 "`inherit`: no builtin theme {:?} (known: {known})",
                 inherit.get_ref()
             );
-            Some(found.ok_or_else(|| source.error(Some(&inherit.span()), reason))?)
+            Some(found.ok_or_else(|| vec![source.error(Some(&inherit.span()), reason)])?)
         }
     };
     let base = base.as_ref();
+    let mut errors = Vec::new();
 
     let root = Table {
         source: &source,
@@ -276,14 +295,15 @@ pub(crate) fn parse(text: &str, path: &Path, allow_inherit: bool) -> Result<Them
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default()
     });
-    let (name, _) = root.value(raw.name, "name", default_name, |s| {
+    let name = root.value(raw.name, "name", default_name, |s| {
         let s = s.trim();
         if s.is_empty() {
             Err("must not be empty".to_owned())
         } else {
             Ok(s.to_owned())
         }
-    })?;
+    });
+    let name = keep(&mut errors, name);
 
     let (colors, colors_span) = split(raw.colors);
     let table = Table {
@@ -291,30 +311,52 @@ pub(crate) fn parse(text: &str, path: &Path, allow_inherit: bool) -> Result<Them
         name: "colors",
         span: colors_span,
     };
-    let (background, _) =
-        table.color(colors.background, "background", base.map(|b| b.background))?;
-    let (panel_background, panel_background_at) = table.color(
-        colors.panel_background,
-        "panel_background",
-        base.map(|b| b.panel_background),
-    )?;
-    let (panel_text, panel_text_at) =
-        table.color(colors.panel_text, "panel_text", base.map(|b| b.panel_text))?;
-    let (panel_untrusted_text, untrusted_at) = table.color(
-        colors.panel_untrusted_text,
-        "panel_untrusted_text",
-        base.map(|b| b.panel_untrusted_text),
-    )?;
-    let (panel_focused_background, _) = table.color(
-        colors.panel_focused_background,
-        "panel_focused_background",
-        base.map(|b| b.panel_focused_background),
-    )?;
-    let (panel_warning, _) = table.color(
-        colors.panel_warning,
-        "panel_warning",
-        base.map(|b| b.panel_warning),
-    )?;
+    let (background, _) = keep(
+        &mut errors,
+        table.color(colors.background, "background", base.map(|b| b.background)),
+    )
+    .unzip();
+    let (panel_background, panel_background_at) = keep(
+        &mut errors,
+        table.color(
+            colors.panel_background,
+            "panel_background",
+            base.map(|b| b.panel_background),
+        ),
+    )
+    .unzip();
+    let (panel_text, panel_text_at) = keep(
+        &mut errors,
+        table.color(colors.panel_text, "panel_text", base.map(|b| b.panel_text)),
+    )
+    .unzip();
+    let (panel_untrusted_text, untrusted_at) = keep(
+        &mut errors,
+        table.color(
+            colors.panel_untrusted_text,
+            "panel_untrusted_text",
+            base.map(|b| b.panel_untrusted_text),
+        ),
+    )
+    .unzip();
+    let (panel_focused_background, _) = keep(
+        &mut errors,
+        table.color(
+            colors.panel_focused_background,
+            "panel_focused_background",
+            base.map(|b| b.panel_focused_background),
+        ),
+    )
+    .unzip();
+    let (panel_warning, _) = keep(
+        &mut errors,
+        table.color(
+            colors.panel_warning,
+            "panel_warning",
+            base.map(|b| b.panel_warning),
+        ),
+    )
+    .unzip();
 
     // Compared as the 8-bit colours actually drawn. Blame the key this file
     // set, preferring the first listed; only an inherited pair can have
@@ -326,29 +368,51 @@ pub(crate) fn parse(text: &str, path: &Path, allow_inherit: bool) -> Result<Them
         let at = a_at.as_ref().or(b_at.as_ref()).or(table.span.as_ref());
         Err(source.error(at, why))
     };
-    distinct(
+    // Only colours that parsed can be compared.
+    if let (
+        Some(untrusted),
+        Some(text),
+        Some(bg),
+        Some(untrusted_at),
+        Some(panel_text_at),
+        Some(panel_background_at),
+    ) = (
         panel_untrusted_text,
-        &untrusted_at,
         panel_text,
-        &panel_text_at,
-        "`panel_untrusted_text` must differ from `panel_text`, or client titles \
-         could pass for trusted text",
-    )?;
-    distinct(
-        panel_text,
-        &panel_text_at,
         panel_background,
-        &panel_background_at,
-        "`panel_text` must differ from `panel_background`, or trusted text is invisible",
-    )?;
-    distinct(
-        panel_untrusted_text,
         &untrusted_at,
-        panel_background,
+        &panel_text_at,
         &panel_background_at,
-        "`panel_untrusted_text` must differ from `panel_background`, or window titles \
-         are invisible",
-    )?;
+    ) {
+        let checks = [
+            distinct(
+                untrusted,
+                untrusted_at,
+                text,
+                panel_text_at,
+                "`panel_untrusted_text` must differ from `panel_text`, or client titles \
+                 could pass for trusted text",
+            ),
+            distinct(
+                text,
+                panel_text_at,
+                bg,
+                panel_background_at,
+                "`panel_text` must differ from `panel_background`, or trusted text is invisible",
+            ),
+            distinct(
+                untrusted,
+                untrusted_at,
+                bg,
+                panel_background_at,
+                "`panel_untrusted_text` must differ from `panel_background`, or window titles \
+                 are invisible",
+            ),
+        ];
+        for check in checks {
+            keep(&mut errors, check);
+        }
+    }
 
     let (sizes, sizes_span) = split(raw.sizes);
     let table = Table {
@@ -356,47 +420,84 @@ pub(crate) fn parse(text: &str, path: &Path, allow_inherit: bool) -> Result<Them
         name: "sizes",
         span: sizes_span,
     };
-    let panel_height = table.int(
-        sizes.panel_height,
-        "panel_height",
-        base.map(|b| b.panel_height),
-        24..=64,
-    )?;
-    let font_size = table.float(
-        sizes.font_size,
-        "font_size",
-        base.map(|b| b.font_size),
-        8.0..=32.0,
-    )?;
-    let focused_font_size = table.float(
-        sizes.focused_font_size,
-        "focused_font_size",
-        base.map(|b| b.focused_font_size),
-        8.0..=40.0,
-    )?;
-    let border_width = table.int(
-        sizes.border_width,
-        "border_width",
-        base.map(|b| b.border_width),
-        1..=8,
-    )?;
+    let panel_height = keep(
+        &mut errors,
+        table.int(
+            sizes.panel_height,
+            "panel_height",
+            base.map(|b| b.panel_height),
+            24..=64,
+        ),
+    );
+    let font_size = keep(
+        &mut errors,
+        table.float(
+            sizes.font_size,
+            "font_size",
+            base.map(|b| b.font_size),
+            8.0..=32.0,
+        ),
+    );
+    let focused_font_size = keep(
+        &mut errors,
+        table.float(
+            sizes.focused_font_size,
+            "focused_font_size",
+            base.map(|b| b.focused_font_size),
+            8.0..=40.0,
+        ),
+    );
+    let border_width = keep(
+        &mut errors,
+        table.int(
+            sizes.border_width,
+            "border_width",
+            base.map(|b| b.border_width),
+            1..=8,
+        ),
+    );
 
-    let palette = parse_palette(&source, raw.palette, base)?;
+    let palette = keep(&mut errors, parse_palette(&source, raw.palette, base));
 
-    Ok(Theme {
+    match (
         name,
-        background,
-        panel_background,
-        panel_text,
-        panel_untrusted_text,
-        panel_focused_background,
-        panel_warning,
-        panel_height,
-        font_size,
-        focused_font_size,
-        border_width,
+        (
+            background,
+            panel_background,
+            panel_text,
+            panel_untrusted_text,
+        ),
+        (panel_focused_background, panel_warning),
+        (panel_height, font_size, focused_font_size, border_width),
         palette,
-    })
+    ) {
+        (
+            Some((name, _)),
+            (
+                Some(background),
+                Some(panel_background),
+                Some(panel_text),
+                Some(panel_untrusted_text),
+            ),
+            (Some(panel_focused_background), Some(panel_warning)),
+            (Some(panel_height), Some(font_size), Some(focused_font_size), Some(border_width)),
+            Some(palette),
+        ) if errors.is_empty() => Ok(Theme {
+            name,
+            background,
+            panel_background,
+            panel_text,
+            panel_untrusted_text,
+            panel_focused_background,
+            panel_warning,
+            panel_height,
+            font_size,
+            focused_font_size,
+            border_width,
+            palette,
+        }),
+        _ => Err(errors),
+    }
 }
 
 /// An inheriting theme's palette entries replace the parent's colour of the

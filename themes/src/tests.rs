@@ -370,3 +370,14 @@ fn line_column_counts_characters() {
     assert_eq!(crate::parse::line_column("ab\néx", 4), (2, 2));
     assert_eq!(crate::parse::line_column("ab", 99), (1, 3));
 }
+
+#[test]
+fn parse_all_reports_every_error_with_its_line() {
+    let text = "inherit = \"dark\"\n[colors]\npanel_text = \"#12\"\npanel_warning = \"nope\"\n[sizes]\nborder_width = 99\n";
+    let errors = Theme::parse_all(text, Path::new("t.toml")).expect_err("three errors");
+    let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for (i, prefix) in ["t.toml:3:", "t.toml:4:", "t.toml:6:"].iter().enumerate() {
+        assert!(lines[i].starts_with(prefix), "{lines:?}");
+    }
+}
