@@ -19,7 +19,12 @@ fn labels(f: &Fixture, output: &str) -> Vec<(String, bool)> {
 }
 
 /// The global x of the panel entry (or button) `want`, scanning the strip.
-fn find_hit(f: &Fixture, x0: f64, width: f64, want: Hit) -> Option<f64> {
+/// Hits come from the last rendered layout: render what is due first, as
+/// frame pacing may still hold the frame that shows the newest window.
+fn find_hit(f: &mut Fixture, x0: f64, width: f64, want: Hit) -> Option<f64> {
+    for name in f.driver.output_names() {
+        f.pixels(&name);
+    }
     let pal = &f.driver.state.pal;
     (0..width as i32)
         .map(|dx| x0 + f64::from(dx))
@@ -59,8 +64,8 @@ fn clicking_a_window_entry_focuses_that_window_and_never_a_client_surface() {
     );
     f.step();
     let first_id = f.driver.state.pal.windows[0].id;
-    let x =
-        find_hit(&f, 0.0, 1280.0, Hit::Window(first_id)).expect("Chromium's entry in the panel");
+    let x = find_hit(&mut f, 0.0, 1280.0, Hit::Window(first_id))
+        .expect("Chromium's entry in the panel");
     f.driver.pointer_to(x, 16.0);
     assert!(
         !f.client(a).has_pointer_focus() && !f.client(b).has_pointer_focus(),
@@ -82,7 +87,7 @@ fn clicking_a_window_entry_focuses_that_window_and_never_a_client_surface() {
 fn the_lock_button_asks_for_the_lock() {
     let mut f = Fixture::new(vec![output(1280, 800, 1.0)]);
     f.step();
-    let x = find_hit(&f, 0.0, 1280.0, Hit::Lock).expect("the lock button in the panel");
+    let x = find_hit(&mut f, 0.0, 1280.0, Hit::Lock).expect("the lock button in the panel");
     assert_eq!(f.driver.state.pal.lock_requests, 0);
     f.driver.pointer_to(x, 16.0);
     f.driver.click(palisade::scenario::driver::BTN_LEFT);
