@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use palisade::status::{start, BatteryState, Bus, StatusUpdate, WifiState};
+use palisade::status::{start, BatteryState, Bus, StatusHandle, StatusUpdate, WifiState};
 use palisade_tests::fixture::init_logging;
 use smithay::reexports::calloop::channel::{channel, Channel, Event, Sender};
 use smithay::reexports::calloop::EventLoop;
@@ -263,6 +263,22 @@ fn charge_to_55(upower: &Connection) {
     );
 }
 
+/// Both indicators turn neutral exactly once, and nothing follows.
+fn unavailable_once_then_quiet(updates: &mut Updates) {
+    updates.expect_pair(BatteryState::Unavailable, WifiState::Unavailable);
+    assert_eq!(updates.collect_for(Duration::from_secs(1)), vec![]);
+}
+
+/// Dropping the handle stops the watcher thread promptly.
+fn stops_quickly(handle: StatusHandle) {
+    let stopping = Instant::now();
+    drop(handle);
+    assert!(
+        stopping.elapsed() < Duration::from_secs(2),
+        "stopping took too long"
+    );
+}
+
 /// The compositor's side: a calloop loop with the status channel in it.
 struct Updates {
     event_loop: EventLoop<'static, Vec<StatusUpdate>>,
@@ -402,12 +418,7 @@ fn battery_and_wifi_follow_property_changes() {
     drop(upower);
     updates.expect(StatusUpdate::Battery(BatteryState::Unavailable));
 
-    let stopping = Instant::now();
-    drop(handle);
-    assert!(
-        stopping.elapsed() < Duration::from_secs(2),
-        "stopping took too long"
-    );
+    stops_quickly(handle);
 }
 
 #[test]
@@ -452,14 +463,8 @@ fn no_bus_at_all_is_reported_once_and_the_watcher_ends() {
     let (mut updates, tx) = Updates::new();
     let handle = start(Bus::Address(address), tx);
 
-    updates.expect_pair(BatteryState::Unavailable, WifiState::Unavailable);
-    assert_eq!(updates.collect_for(Duration::from_secs(1)), vec![]);
-    let stopping = Instant::now();
-    drop(handle);
-    assert!(
-        stopping.elapsed() < Duration::from_secs(2),
-        "stopping took too long"
-    );
+    unavailable_once_then_quiet(&mut updates);
+    stops_quickly(handle);
 }
 
 #[test]
@@ -511,14 +516,8 @@ fn losing_the_bus_leaves_neutral_indicators_and_no_retries() {
     );
 
     bus.kill();
-    updates.expect_pair(BatteryState::Unavailable, WifiState::Unavailable);
-    assert_eq!(updates.collect_for(Duration::from_secs(1)), vec![]);
-    let stopping = Instant::now();
-    drop(handle);
-    assert!(
-        stopping.elapsed() < Duration::from_secs(2),
-        "stopping took too long"
-    );
+    unavailable_once_then_quiet(&mut updates);
+    stops_quickly(handle);
 }
 
 /// The whole path: a headless compositor watching the private bus shows the
