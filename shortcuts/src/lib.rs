@@ -1,4 +1,4 @@
-//! Key chords, privileged actions and (later) the helper wire protocol shared
+//! Key chords, privileged actions and the helper wire protocol ([`proto`]) shared
 //! by the compositor and `palisade-helper`.
 //!
 //! This crate deliberately depends on no graphics or Wayland crate: the helper
@@ -8,6 +8,8 @@
 //! `"Super+Shift+Tab"`. Keys are xkb keysym *names*; resolving them to
 //! keysyms is the compositor's job (it has xkbcommon), so this crate only
 //! checks that a name is plausible.
+
+pub mod proto;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
