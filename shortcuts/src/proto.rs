@@ -122,6 +122,8 @@ pub enum AuthOutcome {
     Throttled {
         retry_after_ms: u64,
     },
+    /// Another password is being checked; this one was not looked at.
+    Busy,
     /// PAM itself failed (a broken stack, an unknown user): not unlocked.
     Unavailable,
 }
