@@ -48,8 +48,10 @@ pub struct Config {
     pub proc_root: PathBuf,
     pub sys_root: PathBuf,
     pub throttle_unit: Duration,
-    /// Shortest wait before restarting a session that died.
+    /// Shortest wait before restarting a session that died; it doubles up
+    /// to `restart_backoff_max` while the session keeps dying young.
     pub restart_backoff: Duration,
+    pub restart_backoff_max: Duration,
     /// A `[test]` section changed production values (logged loudly).
     pub test_overrides: bool,
 }
@@ -83,6 +85,7 @@ struct RawTest {
     throttle_unit_ms: Option<u64>,
     usb_allow_ms: Option<u64>,
     restart_backoff_ms: Option<u64>,
+    restart_backoff_max_ms: Option<u64>,
 }
 
 /// A config error: `file:line:col: reason`.
@@ -211,6 +214,7 @@ impl Config {
             sys_root: raw.sys_root.unwrap_or_else(|| "/sys".into()),
             throttle_unit: DEFAULT_THROTTLE_UNIT,
             restart_backoff: Duration::from_millis(500),
+            restart_backoff_max: Duration::from_secs(30),
             test_overrides: raw.test.is_some(),
         };
         if let Some(t) = raw.test {
@@ -226,6 +230,9 @@ impl Config {
             }
             if let Some(v) = t.restart_backoff_ms {
                 config.restart_backoff = ms(v.max(1));
+            }
+            if let Some(v) = t.restart_backoff_max_ms {
+                config.restart_backoff_max = ms(v.max(1));
             }
         }
         Ok(config)

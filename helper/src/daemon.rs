@@ -22,8 +22,6 @@ use crate::pam::{self, PamConfig, Verdict};
 use crate::session::{self, Session, User};
 use crate::usb::UsbControl;
 
-/// The longest wait between restarts of a session that keeps dying.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A session that ran this long counts as healthy: the backoff resets.
 const HEALTHY_RUN: Duration = Duration::from_secs(60);
 
@@ -213,7 +211,9 @@ impl Daemon {
 
     fn schedule_restart(&mut self, now: Instant) {
         self.restart_at = Some(now + self.backoff);
-        self.backoff = (self.backoff * 2).min(MAX_BACKOFF.max(self.config.restart_backoff));
+        self.backoff = (self.backoff * 2)
+            .min(self.config.restart_backoff_max)
+            .max(self.config.restart_backoff);
     }
 
     fn on_session_exit(&mut self) {

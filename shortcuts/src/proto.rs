@@ -242,6 +242,13 @@ pub struct FrameReader {
     buf: Zeroizing<Vec<u8>>,
 }
 
+// Debug shows only how much is buffered: the bytes may hold a password.
+impl fmt::Debug for FrameReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FrameReader(<{} bytes pending>)", self.buf.len())
+    }
+}
+
 impl FrameReader {
     pub fn new() -> FrameReader {
         FrameReader::default()

@@ -5,3 +5,4 @@
 pub mod binary;
 pub mod client;
 pub mod fixture;
+pub mod helper;
