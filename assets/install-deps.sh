@@ -7,6 +7,9 @@ packages=(
   # build: smithay with DRM/GBM/libinput/udev/libseat/winit/GLES/pixman
   build-essential pkg-config libudev-dev libinput-dev libgbm-dev libseat-dev
   libxkbcommon-dev libpixman-1-dev libwayland-dev
+  # build: the helper links Linux-PAM; run: pam_unix and the user tools the
+  # helper tests use to create their test user
+  libpam0g-dev libpam-modules passwd
   # run: keymaps, Mesa for the nested (winit) window, fonts for the clients
   xkb-data libegl1 libegl-mesa0 libgl1-mesa-dri libwayland-client0 fonts-dejavu-core
   # real clients the tests and the demo drive
