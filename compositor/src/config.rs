@@ -103,7 +103,9 @@ impl Default for KeyboardConfig {
     }
 }
 
-/// The compositor's own privileged shortcuts.
+/// The compositor's own shortcuts. All are matched before any client sees
+/// the key; a client holding an active keyboard-shortcuts inhibitor gets the
+/// window-management ones instead, but never the privileged ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bindings {
     /// Focus the next window (default `Super+Tab`).
@@ -112,6 +114,19 @@ pub struct Bindings {
     pub focus_prev: Chord,
     /// Close the focused window (default `Super+Q`).
     pub close: Chord,
+    /// Privileged: allow or deny new USB devices, through the helper
+    /// (default `Super+U`).
+    pub toggle_usb: Chord,
+    /// Privileged: lock the session (default `Super+L`).
+    pub lock: Chord,
+    /// Privileged: the secure attention key (default `Ctrl+Alt+Delete`).
+    /// Whatever a client draws, this brings up the compositor's lock.
+    pub secure_attention: Chord,
+}
+
+impl Bindings {
+    /// The names of the bindings no client can ever see or inhibit.
+    pub const PRIVILEGED: [&'static str; 3] = ["toggle_usb", "lock", "secure_attention"];
 }
 
 impl Default for Bindings {
@@ -124,10 +139,18 @@ impl Default for Bindings {
             shift: true,
             ..logo
         };
+        let ctrl_alt = Mods {
+            ctrl: true,
+            alt: true,
+            ..Mods::NONE
+        };
         Bindings {
             focus_next: Chord::new(logo, "Tab"),
             focus_prev: Chord::new(logo_shift, "Tab"),
             close: Chord::new(logo, "Q"),
+            toggle_usb: Chord::new(logo, "U"),
+            lock: Chord::new(logo, "L"),
+            secure_attention: Chord::new(ctrl_alt, "Delete"),
         }
     }
 }
@@ -216,7 +239,8 @@ impl Config {
             .collect();
         match (keyboard, binding_list, theme) {
             (Some(keyboard), Some(binding_list), Some(theme)) if errors.is_empty() => {
-                let [(_, focus_next, _), (_, focus_prev, _), (_, close, _)] = binding_list;
+                let [focus_next, focus_prev, close, toggle_usb, lock, secure_attention] =
+                    binding_list.map(|(_, chord, _)| chord);
                 Ok(Config {
                     apps,
                     keyboard,
@@ -226,6 +250,9 @@ impl Config {
                         focus_next,
                         focus_prev,
                         close,
+                        toggle_usb,
+                        lock,
+                        secure_attention,
                     },
                 })
             }
@@ -373,6 +400,9 @@ struct RawBindings {
     focus_next: Option<Spanned<String>>,
     focus_prev: Option<Spanned<String>>,
     close: Option<Spanned<String>>,
+    toggle_usb: Option<Spanned<String>>,
+    lock: Option<Spanned<String>>,
+    secure_attention: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -425,12 +455,20 @@ impl RawKeyboard {
 type BindingEntry = (&'static str, Chord, Option<Range<usize>>);
 
 impl RawBindings {
-    fn validate(self, cx: &Cx<'_>) -> Result<[BindingEntry; 3], ConfigError> {
+    fn validate(self, cx: &Cx<'_>) -> Result<[BindingEntry; 6], ConfigError> {
         let d = Bindings::default();
+        // The order of `Bindings`' fields, which `parse_all` relies on.
         let mut list = [
             ("focus_next", d.focus_next, self.focus_next),
             ("focus_prev", d.focus_prev, self.focus_prev),
             ("close", d.close, self.close),
+            ("toggle_usb", d.toggle_usb, self.toggle_usb),
+            ("lock", d.lock, self.lock),
+            (
+                "secure_attention",
+                d.secure_attention,
+                self.secure_attention,
+            ),
         ]
         .map(|(name, chord, field)| (name, chord, field, None));
         for (name, chord, field, span) in &mut list {

@@ -1,5 +1,7 @@
 //! Input routing: every key passes the binding matcher before any client sees
-//! it; a key whose press a binding took has its release taken too.
+//! it; a key whose press a binding took has its release and its repeats taken
+//! too. A client's keyboard-shortcuts inhibitor lets the window-management
+//! bindings through to it, never the privileged ones.
 //! Backends feed `process_input_event` (libinput, winit); the headless
 //! backend and the scenario runner call the `handle_*` methods directly.
 
@@ -26,6 +28,25 @@ pub enum Action {
     Launch(String),
     /// Ctrl+Alt+Fn on a real session: XF86Switch_VT_n.
     ChangeVt(i32),
+    /// Ask the helper to allow or deny new USB devices.
+    ToggleUsb,
+    Lock,
+    /// The secure attention key: for now the same as `Lock` (the lock screen
+    /// is the trusted path the user reaches with it).
+    SecureAttention,
+}
+
+impl Action {
+    /// Privileged actions are matched even while the focused client holds
+    /// an active keyboard-shortcuts inhibitor: no client can take them.
+    pub fn is_privileged(&self) -> bool {
+        match self {
+            Action::ToggleUsb | Action::Lock | Action::SecureAttention | Action::ChangeVt(_) => {
+                true
+            }
+            Action::FocusNext | Action::FocusPrev | Action::Close | Action::Launch(_) => false,
+        }
+    }
 }
 
 /// Resolve a chord's key name to a keysym, lowercased so "Q" and "q" match.
@@ -67,13 +88,28 @@ fn chord_matches(chord: &Chord, mods: &ModifiersState, raw_syms: &[Keysym]) -> b
 
 /// The binding a key press triggers, if any. Pure: modifiers and the key's
 /// unmodified keysyms in, action out (Shift+Tab is matched on Tab, not on
-/// ISO_Left_Tab).
+/// ISO_Left_Tab). `inhibited`: the focused surface holds an active
+/// keyboard-shortcuts inhibitor, so only privileged bindings match.
 pub fn match_binding(
     config: &Config,
     mods: &ModifiersState,
     raw_syms: &[Keysym],
+    inhibited: bool,
 ) -> Option<Action> {
     let b = &config.bindings;
+    let privileged = [
+        (&b.toggle_usb, Action::ToggleUsb),
+        (&b.lock, Action::Lock),
+        (&b.secure_attention, Action::SecureAttention),
+    ];
+    if let Some((_, action)) =
+        (privileged.into_iter()).find(|(c, _)| chord_matches(c, mods, raw_syms))
+    {
+        return Some(action);
+    }
+    if inhibited {
+        return None;
+    }
     if chord_matches(&b.focus_next, mods, raw_syms) {
         return Some(Action::FocusNext);
     }
@@ -149,6 +185,9 @@ impl State {
         };
         let serial = SERIAL_COUNTER.next_serial();
         let raw = keycode.raw();
+        let inhibited = self
+            .pal
+            .shortcuts_inhibited(keyboard.current_focus().as_ref());
         let action = keyboard.input(
             self,
             keycode,
@@ -160,17 +199,31 @@ impl State {
             serial,
             time,
             |state, mods, handle| {
+                let taken = state.pal.suppressed_keys.iter().position(|k| *k == raw);
                 if !pressed {
                     // The release of a key whose press we took is ours too.
-                    if let Some(pos) = state.pal.suppressed_keys.iter().position(|k| *k == raw) {
+                    if let Some(pos) = taken {
                         state.pal.suppressed_keys.swap_remove(pos);
                         return FilterResult::Intercept(None);
                     }
                     return FilterResult::Forward;
                 }
+                let syms = handle.raw_syms();
                 let action = vt_number(handle.modified_sym())
                     .map(Action::ChangeVt)
-                    .or_else(|| match_binding(&state.pal.config, mods, &handle.raw_syms()));
+                    .or_else(|| match_binding(&state.pal.config, mods, &syms, inhibited));
+                if let Some(pos) = taken {
+                    if action.is_some() {
+                        // A repeated press (some backends send them for held
+                        // keys) while the chord is still held: swallowed, and
+                        // the action runs only once.
+                        return FilterResult::Intercept(None);
+                    }
+                    // The chord is gone, so this is a new press and the old
+                    // entry's release was lost (a nested window losing focus
+                    // drops it): forget it rather than eat this key forever.
+                    state.pal.suppressed_keys.swap_remove(pos);
+                }
                 match action {
                     Some(action) => {
                         state.pal.suppressed_keys.push(raw);
@@ -201,6 +254,8 @@ impl State {
                     tracing::warn!("launching {id}: {err:#}");
                 }
             }
+            Action::ToggleUsb => self.pal.toggle_usb(),
+            Action::Lock | Action::SecureAttention => self.pal.request_lock(),
         }
         self.apply_focus();
     }
@@ -402,19 +457,39 @@ mod tests {
     fn super_tab_cycles_and_shift_reverses() {
         let config = Config::embedded_default();
         assert_eq!(
-            match_binding(&config, &mods(false, false, false, true), &[Keysym::Tab]),
+            match_binding(
+                &config,
+                &mods(false, false, false, true),
+                &[Keysym::Tab],
+                false
+            ),
             Some(Action::FocusNext)
         );
         assert_eq!(
-            match_binding(&config, &mods(false, false, true, true), &[Keysym::Tab]),
+            match_binding(
+                &config,
+                &mods(false, false, true, true),
+                &[Keysym::Tab],
+                false
+            ),
             Some(Action::FocusPrev)
         );
         assert_eq!(
-            match_binding(&config, &mods(false, false, false, false), &[Keysym::Tab]),
+            match_binding(
+                &config,
+                &mods(false, false, false, false),
+                &[Keysym::Tab],
+                false
+            ),
             None
         );
         assert_eq!(
-            match_binding(&config, &mods(true, false, false, true), &[Keysym::Tab]),
+            match_binding(
+                &config,
+                &mods(true, false, false, true),
+                &[Keysym::Tab],
+                false
+            ),
             None
         );
     }
@@ -423,15 +498,30 @@ mod tests {
     fn close_matches_either_case_and_only_with_super() {
         let config = Config::embedded_default();
         assert_eq!(
-            match_binding(&config, &mods(false, false, false, true), &[Keysym::q]),
+            match_binding(
+                &config,
+                &mods(false, false, false, true),
+                &[Keysym::q],
+                false
+            ),
             Some(Action::Close)
         );
         assert_eq!(
-            match_binding(&config, &mods(false, false, false, true), &[Keysym::Q]),
+            match_binding(
+                &config,
+                &mods(false, false, false, true),
+                &[Keysym::Q],
+                false
+            ),
             Some(Action::Close)
         );
         assert_eq!(
-            match_binding(&config, &mods(false, false, false, false), &[Keysym::q]),
+            match_binding(
+                &config,
+                &mods(false, false, false, false),
+                &[Keysym::q],
+                false
+            ),
             None
         );
     }
@@ -468,9 +558,69 @@ mod tests {
         .expect("us");
         let syms = keymap.key_get_syms_by_level(code, 0, 0).to_vec();
         assert_eq!(
-            match_binding(&config, &m, &syms),
+            match_binding(&config, &m, &syms, false),
             Some(Action::Launch(app.id.clone()))
         );
+    }
+
+    #[test]
+    fn privileged_bindings_match_with_their_defaults() {
+        let config = Config::embedded_default();
+        let logo = mods(false, false, false, true);
+        let ctrl_alt = mods(true, true, false, false);
+        for inhibited in [false, true] {
+            let m = |m: ModifiersState, sym| match_binding(&config, &m, &[sym], inhibited);
+            assert_eq!(m(logo, Keysym::u), Some(Action::ToggleUsb));
+            assert_eq!(m(logo, Keysym::l), Some(Action::Lock));
+            assert_eq!(m(logo, Keysym::L), Some(Action::Lock));
+            assert_eq!(m(ctrl_alt, Keysym::Delete), Some(Action::SecureAttention));
+            // Modifiers must match exactly, inhibited or not.
+            assert_eq!(m(mods(false, false, true, true), Keysym::u), None);
+            assert_eq!(m(mods(true, false, false, false), Keysym::Delete), None);
+            assert_eq!(m(mods(false, false, false, false), Keysym::l), None);
+        }
+    }
+
+    #[test]
+    fn an_inhibitor_lets_only_privileged_bindings_match() {
+        let mut config = Config::embedded_default();
+        config.bindings.lock = palisade_shortcuts::Chord::parse("Super+Escape").expect("chord");
+        let logo = mods(false, false, false, true);
+        let syms = |name: &str| vec![xkb::keysym_from_name(name, xkb::KEYSYM_NO_FLAGS)];
+        let free = [
+            ("Tab", false),
+            ("q", false),
+            ("b", false),
+            ("Return", false),
+        ];
+        let privileged = [("u", true), ("Escape", true)];
+        for (key, is_privileged) in free.into_iter().chain(privileged) {
+            let open = match_binding(&config, &logo, &syms(key), false);
+            let open = open.unwrap_or_else(|| panic!("Super+{key} is bound"));
+            assert_eq!(open.is_privileged(), is_privileged, "Super+{key}");
+            let held = match_binding(&config, &logo, &syms(key), true);
+            let want = is_privileged.then_some(open);
+            assert_eq!(held, want, "Super+{key} under an inhibitor");
+        }
+        // The old lock chord is free now, inhibited or not.
+        assert_eq!(match_binding(&config, &logo, &syms("l"), false), None);
+    }
+
+    #[test]
+    fn privileged_actions_are_exactly_the_helper_lock_and_vt_ones() {
+        let all = [
+            (Action::FocusNext, false),
+            (Action::FocusPrev, false),
+            (Action::Close, false),
+            (Action::Launch("browser".into()), false),
+            (Action::ChangeVt(2), true),
+            (Action::ToggleUsb, true),
+            (Action::Lock, true),
+            (Action::SecureAttention, true),
+        ];
+        for (action, privileged) in all {
+            assert_eq!(action.is_privileged(), privileged, "{action:?}");
+        }
     }
 
     #[test]

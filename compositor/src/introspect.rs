@@ -1,13 +1,18 @@
 //! What the compositor is showing, as data: the scenario `state` step, tests
 //! and (later) debugging all read this.
 
+use std::time::Instant;
+
+use palisade_shortcuts::proto::UsbGrant;
 use serde::Serialize;
+use smithay::reexports::rustix;
 use smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel::State as XdgState;
 use smithay::reexports::wayland_server::Resource;
 use smithay::wayland::compositor::with_states;
 use smithay::wayland::seat::WaylandFocus;
 use smithay::wayland::shell::xdg::XdgToplevelSurfaceData;
 
+use crate::helper::ceil_secs;
 use crate::state::{ClientState, Palisade};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -40,6 +45,27 @@ pub struct StateInfo {
     pub locked: bool,
     pub outputs: Vec<OutputInfo>,
     pub windows: Vec<WindowInfo>,
+    /// The compositor's real uid (the session user's, never root's).
+    pub uid: u32,
+    pub helper: HelperInfo,
+}
+
+/// The link to `palisade-helper`. Every field but `connected` and `usb` is
+/// null when the helper is not connected; the peer's credentials are kept
+/// as long as there is (or was) a link.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HelperInfo {
+    pub connected: bool,
+    /// SO_PEERCRED of the socket: the helper's pid and uid.
+    pub peer_pid: Option<i32>,
+    pub peer_uid: Option<u32>,
+    pub locked: Option<bool>,
+    /// "denied", "allowed", or "unknown" without a connected helper.
+    pub usb: &'static str,
+    /// Seconds left while allowed, rounded up as the panel shows them.
+    pub usb_remaining_s: Option<u64>,
+    pub reboot_in_s: Option<u64>,
+    pub failed_attempts: Option<u32>,
 }
 
 impl Palisade {
@@ -105,6 +131,29 @@ impl Palisade {
             locked: false,
             outputs,
             windows,
+            uid: rustix::process::getuid().as_raw(),
+            helper: self.helper_info(),
+        }
+    }
+
+    pub fn helper_info(&self) -> HelperInfo {
+        let link = self.helper.as_ref();
+        let peer = link.map(|l| l.peer());
+        let state = link.and_then(|l| l.state_at(Instant::now()));
+        let (usb, usb_remaining_s) = match state.as_ref().map(|s| s.usb) {
+            None => ("unknown", None),
+            Some(UsbGrant::Denied) => ("denied", None),
+            Some(UsbGrant::Allowed { remaining_ms }) => ("allowed", Some(ceil_secs(remaining_ms))),
+        };
+        HelperInfo {
+            connected: link.is_some_and(|l| l.is_connected()),
+            peer_pid: peer.map(|p| p.pid),
+            peer_uid: peer.map(|p| p.uid),
+            locked: state.as_ref().map(|s| s.locked),
+            usb,
+            usb_remaining_s,
+            reboot_in_s: state.as_ref().and_then(|s| s.reboot_in_ms).map(ceil_secs),
+            failed_attempts: state.as_ref().map(|s| s.failed_attempts),
         }
     }
 }

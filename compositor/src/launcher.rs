@@ -71,6 +71,10 @@ impl Palisade {
             // No other way in: no display socket, no X11.
             .env_remove("WAYLAND_DISPLAY")
             .env_remove("DISPLAY")
+            // The helper's socket is the compositor's alone: apps get
+            // neither its number (after `envs`, so the config cannot put it
+            // back) nor the fd, which `HelperLink` made close-on-exec.
+            .env_remove(crate::helper::ENV)
             .stdin(Stdio::null());
         // SAFETY: pre_exec runs between fork and exec; fcntl and prctl are
         // async-signal-safe, and `fd` stays open in the child because

@@ -7,6 +7,7 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod handlers;
+pub mod helper;
 pub mod input;
 pub mod introspect;
 pub mod launcher;

@@ -7,10 +7,11 @@ use anyhow::Context;
 use palisade::backend::{headless::VirtualOutput, Backend, Headless, Kind};
 use palisade::cli::{self, Command};
 use palisade::config::{self, Config};
+use palisade::helper::{HelperLink, ENV as HELPER_ENV};
 use palisade::State;
 use smithay::reexports::calloop::EventLoop;
 use smithay::reexports::wayland_server::Display;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -97,6 +98,9 @@ fn run(
     mut outputs: Vec<VirtualOutput>,
 ) -> anyhow::Result<()> {
     let config = load_config(config)?;
+    // Claimed before anything else can open files, so the inherited number
+    // is still the helper's socket.
+    let helper = HelperLink::from_env()?;
     let kind = Kind::choose(backend)?;
     let mut event_loop: EventLoop<'static, State> =
         EventLoop::try_new().context("creating the event loop")?;
@@ -124,6 +128,14 @@ fn run(
         backend,
         config,
     )?;
+    match helper {
+        Some(link) => state.pal.connect_helper(link)?,
+        None if kind == Kind::Headless => info!("no helper link ({HELPER_ENV} not set)"),
+        None => warn!(
+            "no helper link ({HELPER_ENV} not set): USB reads \"helper not connected\" and \
+             privileged actions only log"
+        ),
+    }
     if let Some(name) = &state.pal.public_socket {
         info!("public socket: WAYLAND_DISPLAY={name}");
     }

@@ -89,7 +89,7 @@ impl Palisade {
         PanelState {
             windows,
             focused,
-            usb: self.status.usb,
+            usb: self.usb_state(),
             wifi: self.status.wifi.clone(),
             battery: self.status.battery,
             clock: self.clock_text(),
@@ -224,16 +224,8 @@ impl State {
                     self.apply_focus();
                 }
             }
-            Hit::Lock => self.request_lock(),
+            Hit::Lock => self.pal.request_lock(),
         }
-    }
-
-    /// Lock requests arrive here from the panel (and later the shortcut,
-    /// idle and logind). The lock screen is a later issue: until it exists
-    /// this only records the request, and says so.
-    pub fn request_lock(&mut self) {
-        self.pal.lock_requests += 1;
-        warn!("lock requested, but the lock screen is not built yet");
     }
 }
 

@@ -22,6 +22,7 @@ use smithay::wayland::compositor::{CompositorClientState, CompositorState};
 use smithay::wayland::cursor_shape::CursorShapeManagerState;
 use smithay::wayland::dmabuf::{DmabufGlobal, DmabufState};
 use smithay::wayland::fractional_scale::FractionalScaleManagerState;
+use smithay::wayland::keyboard_shortcuts_inhibit::KeyboardShortcutsInhibitState;
 use smithay::wayland::output::OutputManagerState;
 use smithay::wayland::presentation::PresentationState;
 use smithay::wayland::selection::data_device::DataDeviceState;
@@ -120,10 +121,10 @@ pub struct OutputEntry {
     pub panel: crate::panel::OutputPanel,
 }
 
-/// What the panel reports that the compositor does not decide itself.
+/// What the panel reports that the compositor does not decide itself (USB
+/// comes from the helper link, see `crate::helper`).
 #[derive(Debug, Clone, Default)]
 pub struct Status {
-    pub usb: palisade_panel::UsbState,
     pub wifi: palisade_panel::WifiState,
     pub battery: palisade_panel::BatteryState,
 }
@@ -152,6 +153,7 @@ pub struct Palisade {
     pub fractional_scale_state: FractionalScaleManagerState,
     pub presentation_state: PresentationState,
     pub cursor_shape_state: CursorShapeManagerState,
+    pub keyboard_shortcuts_inhibit_state: KeyboardShortcutsInhibitState,
     pub dmabuf: Option<(DmabufState, DmabufGlobal)>,
 
     pub seat: Seat<State>,
@@ -186,6 +188,10 @@ pub struct Palisade {
     pub clock_override: Option<String>,
     /// Lock requests seen (the lock screen is a later issue).
     pub lock_requests: u64,
+    /// The link to `palisade-helper`, when the compositor was started with
+    /// one (`PALISADE_HELPER_FD`). None: USB reads "helper not connected"
+    /// and privileged actions only log.
+    pub helper: Option<crate::helper::HelperLink>,
     pub next_window_id: u64,
     /// The D-Bus status thread, while it runs (dropping it stops it).
     pub status_watcher: Option<crate::status::StatusHandle>,
@@ -339,6 +345,7 @@ impl Palisade {
         // CLOCK_MONOTONIC: the clock our frame times come from.
         let presentation_state = PresentationState::new::<State>(dh, 1);
         let cursor_shape_state = CursorShapeManagerState::new::<State>(dh);
+        let keyboard_shortcuts_inhibit_state = KeyboardShortcutsInhibitState::new::<State>(dh);
 
         let mut seat = seat_state.new_wl_seat(dh, "seat0");
         let kb = &config.keyboard;
@@ -375,6 +382,7 @@ impl Palisade {
             fractional_scale_state,
             presentation_state,
             cursor_shape_state,
+            keyboard_shortcuts_inhibit_state,
             dmabuf: None,
             seat,
             popups: PopupManager::default(),
@@ -396,6 +404,7 @@ impl Palisade {
             status: Status::default(),
             clock_override: None,
             lock_requests: 0,
+            helper: None,
             next_window_id: 1,
             status_watcher: None,
         })

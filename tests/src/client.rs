@@ -24,6 +24,7 @@ use wayland_protocols::xdg::shell::client::xdg_positioner;
 use wayland_protocols::xdg::shell::client::xdg_toplevel::{self, XdgToplevel};
 use wayland_protocols::xdg::shell::client::xdg_wm_base::XdgWmBase;
 
+pub use extras::InhibitorId;
 use state::{CallbackKind, Popup, ShellSurface, State, SurfaceKey, Window};
 
 pub type WindowId = usize;

@@ -3,15 +3,19 @@
 //! `step` dispatches the server once and every client once; waits loop on
 //! steps with a deadline and fail with a message, never sleep and hope.
 
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use palisade::backend::headless::{Pixels, VirtualOutput};
 use palisade::config::Config;
+use palisade::helper::HelperLink;
 use palisade::introspect::StateInfo;
 use palisade::scenario::driver::Driver;
 use palisade::Identity;
+use palisade_shortcuts::proto::{self, Message, Request};
+use smithay::reexports::rustix;
 
 use crate::client::TestClient;
 
@@ -272,4 +276,93 @@ pub fn window_area(work_area: [i32; 4]) -> [i32; 4] {
         work_area[2] - 2 * b,
         work_area[3] - 2 * b,
     ]
+}
+
+/// The test's end of a helper link: it plays `palisade-helper` with the
+/// protocol's own blocking `read_message` / `write_message`.
+pub struct HelperPeer {
+    pub stream: UnixStream,
+    closed: bool,
+}
+
+impl HelperPeer {
+    /// Sends one message to the compositor.
+    pub fn send(&mut self, message: &Message) {
+        proto::write_message(&mut &self.stream, message)
+            .unwrap_or_else(|e| panic!("sending {message:?} to the compositor: {e}"));
+    }
+
+    /// Sends raw bytes, for hostile input.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        (&self.stream)
+            .write_all(bytes)
+            .unwrap_or_else(|e| panic!("sending raw bytes to the compositor: {e}"));
+    }
+
+    /// The next request if one has arrived, without waiting. The compositor
+    /// writes each frame with one `send`, so readable means a whole frame.
+    pub fn try_recv(&mut self) -> Option<Request> {
+        if self.closed || !self.readable() {
+            return None;
+        }
+        match proto::read_message::<Request>(&mut &self.stream) {
+            Ok(Some(request)) => Some(request),
+            Ok(None) => {
+                self.closed = true;
+                None
+            }
+            Err(e) => panic!("reading a request from the compositor: {e}"),
+        }
+    }
+
+    /// Whether the compositor has closed its end (after reading whatever
+    /// requests were still queued).
+    pub fn is_closed(&mut self) -> bool {
+        while self.try_recv().is_some() {}
+        self.closed
+    }
+
+    fn readable(&self) -> bool {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let mut fds = [PollFd::new(&self.stream, PollFlags::IN)];
+        let zero = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        poll(&mut fds, Some(&zero)).is_ok_and(|n| n > 0)
+    }
+}
+
+impl Fixture {
+    /// Gives the compositor a helper link over a fresh socketpair, as the
+    /// helper's inherited fd would, and returns the helper's end.
+    pub fn connect_helper(&mut self) -> HelperPeer {
+        let (ours, theirs) = UnixStream::pair().expect("socketpair");
+        // A stuck read fails the test instead of hanging it.
+        theirs
+            .set_read_timeout(Some(TIMEOUT))
+            .expect("setting a read timeout");
+        let link = HelperLink::from_fd(OwnedFd::from(ours)).expect("a socketpair is a valid link");
+        self.driver
+            .state
+            .pal
+            .connect_helper(link)
+            .expect("connecting the helper link");
+        HelperPeer {
+            stream: theirs,
+            closed: false,
+        }
+    }
+
+    /// Steps until the compositor has sent the helper a request; panics
+    /// with `what` after `TIMEOUT`.
+    pub fn next_helper_request(&mut self, peer: &mut HelperPeer, what: &str) -> Request {
+        let mut got = None;
+        self.wait(what, |_| {
+            got = peer.try_recv();
+            got.is_some()
+        });
+        got.unwrap_or_else(|| unreachable!("the wait ends only once a request arrived"))
+    }
 }

@@ -218,7 +218,7 @@ fn on_linux_hardened_the_sysctl_is_written() {
             Duration::from_secs(5),
             &format!("deny_new_usb = {want}"),
             || read().trim() == want,
-            || read(),
+            read,
         )
     };
     wait("1");

@@ -35,7 +35,7 @@ const REJECTED: &[(&str, usize, &str)] = &[
     ("[[apps]]\nid = \"x\"\n", 1, "apps"),
     (app!("a", "colour = \"#000000\"\n"), 6, "colour"),
     ("[keyboard]\nlayout = \"us\"\nrepeat = 3\n", 3, "repeat"),
-    ("[bindings]\nlock = \"Super+L\"\n", 2, "lock"),
+    ("[bindings]\nsuspend = \"Super+S\"\n", 2, "suspend"),
     // A missing field names the app's table.
     ("\n[[app]]\nid = \"a\"\nlabel = \"L\"\ncolor = \"#000000\"\n", 2, "command"),
     // Ids.
@@ -68,6 +68,15 @@ const REJECTED: &[(&str, usize, &str)] = &[
     ("[bindings]\n\nclose = \"Super+Super+Q\"\n", 3, "bindings.close"),
     ("[bindings]\nfocus_next = \"Super+Shift+Tab\"\n", 2, "focus_prev"),
     ("[bindings]\nclose = \"Super+Tab\"\n", 2, "bindings.close and bindings.focus_next"),
+    // The privileged bindings take part in every conflict check.
+    ("[bindings]\nfocus_next = \"Super+L\"\n", 2, "bindings.lock and bindings.focus_next are both Super+L"),
+    ("[bindings]\nlock = \"Super+U\"\n", 2, "bindings.lock and bindings.toggle_usb"),
+    ("[bindings]\n\nsecure_attention = \"Super+Q\"\n", 3, "bindings.secure_attention and bindings.close"),
+    ("[bindings]\ntoggle_usb = \"Super+\"\n", 2, "bindings.toggle_usb"),
+    (app!("a", "shortcut = \"Super+u\"\n"), 6, "already the toggle_usb binding"),
+    (app!("a", "shortcut = \"Super+L\"\n"), 6, "already the lock binding"),
+    (app!("a", "shortcut = \"Control+Mod1+Delete\"\n"), 6, "already the secure_attention binding"),
+    (concat!("[bindings]\nlock = \"Super+Escape\"\n", app!("a", "shortcut = \"Super+Escape\"\n")), 8, "lock binding"),
     // Keyboard.
     ("[keyboard]\nrepeat_delay_ms = 20000\n", 2, "at most 10000"),
     ("[keyboard]\n\nrepeat_rate_hz = 1001\n", 3, "at most 1000"),
@@ -158,16 +167,27 @@ fn defaults_and_overrides() {
         &c.bindings.focus_next,
         &c.bindings.focus_prev,
         &c.bindings.close,
+        &c.bindings.toggle_usb,
+        &c.bindings.lock,
+        &c.bindings.secure_attention,
     ];
     let b = b.map(ToString::to_string);
-    assert_eq!(b, ["Super+Tab", "Shift+Super+Tab", "Super+Q"]);
+    let want = [
+        "Super+Tab",
+        "Shift+Super+Tab",
+        "Super+Q",
+        "Super+U",
+        "Super+L",
+        "Ctrl+Alt+Delete",
+    ];
+    assert_eq!(b, want);
     let k = &c.keyboard;
     let k = (k.layout.as_str(), k.repeat_delay_ms, k.repeat_rate_hz);
     assert_eq!(k, ("us", 600, 25));
 
     let text = concat!(
         "public_socket = true\n[keyboard]\nlayout = \"de\"\noptions = \"ctrl:nocaps\"\n",
-        "repeat_rate_hz = 0\n[bindings]\nclose = \"Ctrl+Alt+W\"\n",
+        "repeat_rate_hz = 0\n[bindings]\nclose = \"Ctrl+Alt+W\"\nlock = \"Super+Escape\"\n",
         app!(
             "t",
             "shortcut = \"Super+Q\"\nautostart = true\nenv = { X = \"1\", A_1 = \"\" }\n"
@@ -179,6 +199,8 @@ fn defaults_and_overrides() {
     assert_eq!((c.public_socket, k), (true, ("de", Some("ctrl:nocaps"), 0)));
     assert_eq!(c.bindings.close.to_string(), "Ctrl+Alt+W");
     assert_eq!(c.bindings.focus_next, Bindings::default().focus_next);
+    assert_eq!(c.bindings.lock.to_string(), "Super+Escape");
+    assert_eq!(c.bindings.toggle_usb, Bindings::default().toggle_usb);
     // Super+Q is free once `close` has moved elsewhere.
     let t = c.app("t").unwrap();
     assert_eq!(t.shortcut, Some(Chord::parse("Super+Q").unwrap()));

@@ -4,6 +4,7 @@
 //! session-lock, screencopy, data-control or virtual input anywhere.
 
 mod compositor;
+mod keyboard_shortcuts_inhibit;
 mod xdg_shell;
 
 use smithay::backend::allocator::dmabuf::Dmabuf;

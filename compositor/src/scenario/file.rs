@@ -7,6 +7,7 @@
 //! values keep the byte offsets toml reports, and only then checked and
 //! converted.
 
+use palisade_shortcuts::proto::Password;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -69,6 +70,21 @@ pub enum Action {
     },
     WaitTitle(String),
     Fullscreen(bool),
+    /// `wait_helper = "connected"`: until the helper has answered `Hello`.
+    WaitHelper,
+    /// `wait_usb = "allowed" | "denied"`: until the helper reports it.
+    WaitUsb(UsbWait),
+    /// `authenticate = "password"`: send it to the helper as the lock screen
+    /// does and wait for "accepted". `Password` prints no secret, so the
+    /// step log cannot leak it.
+    Authenticate(Password),
+}
+
+/// The USB state a `wait_usb` step waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsbWait {
+    Allowed,
+    Denied,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,6 +116,7 @@ const TIMEOUT_KEY: &str = "timeout_ms";
 const ACTIONS: &[&str] = &[
     "launch", "run", "wait_windows", "wait_ms", "key", "type", "pointer", "click", "add_output",
     "remove_output", "screenshot", "state", "wait_color", "wait_title", "fullscreen",
+    "wait_helper", "wait_usb", "authenticate",
 ];
 
 /// Parses scenario text. `base_dir` is the scenario file's directory, used
@@ -398,6 +415,26 @@ impl Cx<'_> {
                 Node::Bool(b) => Action::Fullscreen(b),
                 _ => return Err(self.type_error(v, key, "true or false")),
             },
+            "wait_helper" => match self.str(v, key)? {
+                "connected" => Action::WaitHelper,
+                other => {
+                    let reason = format!("`wait_helper` must be \"connected\", not {other:?}");
+                    return Err(self.error(v.at(), reason));
+                }
+            },
+            "wait_usb" => Action::WaitUsb(match self.str(v, key)? {
+                "allowed" => UsbWait::Allowed,
+                "denied" => UsbWait::Denied,
+                other => {
+                    let reason =
+                        format!("`wait_usb` must be \"allowed\" or \"denied\", not {other:?}");
+                    return Err(self.error(v.at(), reason));
+                }
+            }),
+            "authenticate" => Action::Authenticate(
+                Password::new(self.str(v, key)?.as_bytes().to_vec())
+                    .map_err(|e| self.error(v.at(), format!("`authenticate`: {e}")))?,
+            ),
             // `step` already rejected keys outside ACTIONS; this arm only
             // catches the two lists drifting apart.
             _ => return Err(self.error(entry.key.at(), format!("unknown action `{key}`"))),

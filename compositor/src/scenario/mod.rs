@@ -14,9 +14,12 @@ use anyhow::Context;
 
 use crate::backend::headless::VirtualOutput;
 use crate::config::Config;
+use crate::helper::{HelperLink, HelperStatus, ENV};
 use crate::state::Identity;
 use driver::{Driver, BTN_LEFT, BTN_MIDDLE, BTN_RIGHT};
-use file::{Action, Button, Step};
+use file::{Action, Button, Step, UsbWait};
+use palisade_shortcuts::proto::{AuthOutcome, Password, Request};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 impl From<&file::OutputSpec> for VirtualOutput {
     fn from(spec: &file::OutputSpec) -> Self {
@@ -41,6 +44,8 @@ pub fn load(path: &Path) -> anyhow::Result<file::Scenario> {
 /// file's own `config` key; without either, the embedded default is used.
 pub fn run(path: &Path, config_override: Option<&Path>) -> anyhow::Result<()> {
     let scenario = load(path)?;
+    // Taken first, as in `palisade` itself: a bad value stops the run.
+    let helper = HelperLink::from_env()?;
     let config = match config_override
         .map(Path::to_path_buf)
         .or(scenario.config.clone())
@@ -50,6 +55,9 @@ pub fn run(path: &Path, config_override: Option<&Path>) -> anyhow::Result<()> {
     };
     let outputs = scenario.outputs.iter().map(VirtualOutput::from).collect();
     let mut driver = Driver::new(config, outputs)?;
+    if let Some(link) = helper {
+        driver.state.pal.connect_helper(link)?;
+    }
     driver.state.start_autostart_apps();
     driver.settle(Duration::from_secs(1))?;
     for step in &scenario.steps {
@@ -142,6 +150,21 @@ fn run_step(driver: &mut Driver, step: &Step) -> anyhow::Result<()> {
                     .any(|w| w.title.contains(text.as_str())))
             })?;
         }
+        Action::WaitHelper => {
+            driver.wait_until(timeout, "the helper link to connect", |d| {
+                helper_connected(&d.state.pal)
+            })?;
+        }
+        Action::WaitUsb(want) => {
+            let (grant, word) = match want {
+                UsbWait::Allowed => ("allowed", "USB to be allowed"),
+                UsbWait::Denied => ("denied", "USB to be denied"),
+            };
+            driver.wait_until(timeout, word, |d| {
+                Ok(helper_connected(&d.state.pal)? && d.state.pal.helper_info().usb == grant)
+            })?;
+        }
+        Action::Authenticate(password) => authenticate(driver, password, timeout)?,
         Action::Fullscreen(on) => {
             let surface = driver
                 .state
@@ -153,6 +176,57 @@ fn run_step(driver: &mut Driver, step: &Step) -> anyhow::Result<()> {
         }
     }
     driver.settle(timeout)
+}
+
+/// Sends a password to the helper and waits for its verdict; anything but
+/// "accepted" fails the step with the helper's answer.
+fn authenticate(driver: &mut Driver, password: &Password, timeout: Duration) -> anyhow::Result<()> {
+    // Scenario attempts get their own generations; the lock screen will use
+    // its lock generation.
+    static GENERATION: AtomicU64 = AtomicU64::new(1);
+    let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
+    driver.wait_until(timeout, "the helper link to connect", |d| {
+        helper_connected(&d.state.pal)
+    })?;
+    let request = Request::Authenticate {
+        generation,
+        password: password.clone(),
+    };
+    anyhow::ensure!(
+        driver.state.pal.send_helper(&request),
+        "the helper link went down before the password was sent"
+    );
+    let mut outcome = None;
+    driver.wait_until(timeout, "the helper's answer to the password", |d| {
+        let answer = d
+            .state
+            .pal
+            .helper
+            .as_mut()
+            .and_then(|h| h.take_auth_result());
+        if let Some(r) = answer.filter(|r| r.generation == generation) {
+            outcome = Some(r.outcome);
+        }
+        if outcome.is_none() {
+            helper_connected(&d.state.pal)?;
+        }
+        Ok(outcome.is_some())
+    })?;
+    match outcome {
+        Some(AuthOutcome::Accepted) => Ok(()),
+        other => anyhow::bail!("the helper did not accept the password: {other:?}"),
+    }
+}
+
+/// Whether the helper link is up; a link that is absent or lost can never
+/// come up, so waiting for it fails at once with the reason.
+fn helper_connected(pal: &crate::state::Palisade) -> anyhow::Result<bool> {
+    match pal.helper_status() {
+        HelperStatus::Connected => Ok(true),
+        HelperStatus::Connecting => Ok(false),
+        HelperStatus::Absent => anyhow::bail!("there is no helper link ({} is not set)", ENV),
+        HelperStatus::Lost(reason) => anyhow::bail!("the helper link was lost: {reason}"),
+    }
 }
 
 fn write_state(driver: &Driver, path: &PathBuf) -> anyhow::Result<()> {

@@ -62,6 +62,11 @@ impl State {
                 "wp_viewporter" if self.viewporter.is_none() => {
                     self.viewporter = Some(registry.bind(name, 1, qh, ()));
                 }
+                "zwp_keyboard_shortcuts_inhibit_manager_v1"
+                    if self.shortcuts_inhibit_manager.is_none() =>
+                {
+                    self.shortcuts_inhibit_manager = Some(registry.bind(name, 1, qh, ()));
+                }
                 _ => {}
             }
         }

@@ -1,10 +1,19 @@
 //! Test-client requests that try to reach outside the window: subsurfaces
-//! placed anywhere, viewport destinations larger than the window, and a
-//! client cursor image.
+//! placed anywhere, viewport destinations larger than the window, a client
+//! cursor image, and keyboard-shortcuts inhibitors.
 
 use wayland_client::protocol::wl_surface::WlSurface;
+use wayland_client::{delegate_noop, Connection, Dispatch, QueueHandle};
+use wayland_protocols::wp::keyboard_shortcuts_inhibit::zv1::client::zwp_keyboard_shortcuts_inhibit_manager_v1::ZwpKeyboardShortcutsInhibitManagerV1;
+use wayland_protocols::wp::keyboard_shortcuts_inhibit::zv1::client::zwp_keyboard_shortcuts_inhibitor_v1::{
+    self, ZwpKeyboardShortcutsInhibitorV1,
+};
 
+use super::state::State;
 use super::{shm, TestClient, WindowId};
+
+/// Handle returned by [`TestClient::inhibit_shortcuts`].
+pub type InhibitorId = usize;
 
 impl TestClient {
     fn solid_surface(&mut self, size: (i32, i32), rgba: [u8; 4]) -> Option<WlSurface> {
@@ -77,3 +86,54 @@ impl TestClient {
         true
     }
 }
+
+impl TestClient {
+    /// Asks the compositor to pass its shortcuts to window `w` while it has
+    /// keyboard focus. None when the global is not offered.
+    pub fn inhibit_shortcuts(&mut self, w: WindowId) -> Option<InhibitorId> {
+        let manager = self.state.shortcuts_inhibit_manager.clone()?;
+        let seat = self.state.seat.clone()?;
+        let id = self.state.inhibitors.len();
+        let surface = &self.state.windows[w].shell.surface;
+        let inhibitor = manager.inhibit_shortcuts(surface, &seat, &self.qh, id);
+        self.state.inhibitors.push((inhibitor, false));
+        Some(id)
+    }
+
+    /// Whether the compositor said `active` (and not `inactive` since).
+    pub fn inhibitor_active(&self, id: InhibitorId) -> bool {
+        self.state
+            .inhibitors
+            .get(id)
+            .is_some_and(|(_, active)| *active)
+    }
+
+    pub fn destroy_inhibitor(&mut self, id: InhibitorId) {
+        if let Some((inhibitor, active)) = self.state.inhibitors.get_mut(id) {
+            inhibitor.destroy();
+            *active = false;
+        }
+    }
+}
+
+impl Dispatch<ZwpKeyboardShortcutsInhibitorV1, InhibitorId> for State {
+    fn event(
+        state: &mut Self,
+        _: &ZwpKeyboardShortcutsInhibitorV1,
+        event: zwp_keyboard_shortcuts_inhibitor_v1::Event,
+        id: &InhibitorId,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        let Some((_, active)) = state.inhibitors.get_mut(*id) else {
+            return;
+        };
+        match event {
+            zwp_keyboard_shortcuts_inhibitor_v1::Event::Active => *active = true,
+            zwp_keyboard_shortcuts_inhibitor_v1::Event::Inactive => *active = false,
+            _ => {}
+        }
+    }
+}
+
+delegate_noop!(State: ZwpKeyboardShortcutsInhibitManagerV1);

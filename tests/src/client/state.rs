@@ -8,6 +8,8 @@ use wayland_client::protocol::wl_seat::WlSeat;
 use wayland_client::protocol::wl_shm::WlShm;
 use wayland_client::protocol::wl_subcompositor::WlSubcompositor;
 use wayland_client::protocol::wl_surface::WlSurface;
+use wayland_protocols::wp::keyboard_shortcuts_inhibit::zv1::client::zwp_keyboard_shortcuts_inhibit_manager_v1::ZwpKeyboardShortcutsInhibitManagerV1;
+use wayland_protocols::wp::keyboard_shortcuts_inhibit::zv1::client::zwp_keyboard_shortcuts_inhibitor_v1::ZwpKeyboardShortcutsInhibitorV1;
 use wayland_protocols::wp::viewporter::client::wp_viewporter::WpViewporter;
 use wayland_protocols::xdg::decoration::zv1::client::zxdg_decoration_manager_v1::ZxdgDecorationManagerV1;
 use wayland_protocols::xdg::decoration::zv1::client::zxdg_toplevel_decoration_v1::{
@@ -101,6 +103,10 @@ pub(super) struct State {
     pub(super) extra_surfaces: Vec<WlSurface>,
     pub(super) subsurfaces: Vec<wayland_client::protocol::wl_subsurface::WlSubsurface>,
     pub(super) viewports: Vec<wayland_protocols::wp::viewporter::client::wp_viewport::WpViewport>,
+
+    pub(super) shortcuts_inhibit_manager: Option<ZwpKeyboardShortcutsInhibitManagerV1>,
+    /// Each inhibitor and whether its last event was `active`.
+    pub(super) inhibitors: Vec<(ZwpKeyboardShortcutsInhibitorV1, bool)>,
 }
 
 impl ShellSurface {

@@ -85,7 +85,8 @@ fn additions_and_defaults() {
         "{OUT}[[step]]\nwait_color = {{ color = \"#000000\" }}\n[[step]]\nwait_color = {color}\n\
          [[step]]\nwait_title = \"Tab\"\n[[step]]\nfullscreen = false\n\
          [[step]]\npointer = [1.5, -2]\n[[step]]\nadd_output = {{ size = [10, 20] }}\n\
-         [[step]]\nwait_color.color = \"#010203\"\n"
+         [[step]]\nwait_color.color = \"#010203\"\n[[step]]\nwait_helper = \"connected\"\n\
+         [[step]]\nwait_usb = \"allowed\"\ntimeout_ms = 3000\n[[step]]\nwait_usb = \"denied\"\n"
     ));
     let s = s.unwrap_or_else(|e| panic!("{e}"));
     let actions: Vec<Action> = s.steps.into_iter().map(|st| st.action).collect();
@@ -110,6 +111,9 @@ fn additions_and_defaults() {
             Action::Pointer(1.5, -2.0),
             Action::AddOutput(unnamed),
             wait(None, [1, 2, 3], 1, 8),
+            Action::WaitHelper,
+            Action::WaitUsb(UsbWait::Allowed),
+            Action::WaitUsb(UsbWait::Denied),
         ]
     );
     let s = check(&format!("{OUT}[[step]]\nwait_ms = 0\ntimeout_ms = 5\n"));
@@ -157,6 +161,12 @@ fn errors_name_the_right_line() {
         "4:13|`run[1]`|@[[step]]\nrun = [\"a\", 1]\n",
         "4:15|number|@[[step]]\npointer = [1, \"2\"]\n",
         "4:14|true or false|@[[step]]\nfullscreen = \"yes\"\n",
+        "5:15|`wait_helper` must be \"connected\", not \"up\"|@[[step]]\n\nwait_helper = \"up\"\n",
+        "4:15|a string|@[[step]]\nwait_helper = true\n",
+        "4:12|\"allowed\" or \"denied\", not \"Allowed\"|@[[step]]\nwait_usb = \"Allowed\"\n",
+        "4:12|a string|@[[step]]\nwait_usb = 1\n",
+        "5:14|at least 1|@[[step]]\nwait_usb = \"denied\"\ntimeout_ms = 0\n",
+        "4:16|a string|@[[step]]\nauthenticate = 1\n",
         "4:10|empty|@[[step]]\nlaunch = \"\"\n",
         "5:14|at least 1|@[[step]]\nlaunch = \"a\"\ntimeout_ms = 0\n",
         "4:10|not a date or time|@[[step]]\nlaunch = 1979-05-27\n",

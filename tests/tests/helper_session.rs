@@ -1,0 +1,201 @@
+//! The real compositor under the real helper: `palisade-helper` (root)
+//! starts `palisade scenario` as the test user with the helper fd inherited;
+//! the scenario unlocks through PAM, presses the USB and lock shortcuts with
+//! foot focused, and dumps its state. foot runs with WAYLAND_DEBUG=1, so its
+//! own log (which reaches the helper's stderr) lists every keyboard event it
+//! received.
+
+use std::path::Path;
+use std::time::Duration;
+
+use palisade_tests::binary::palisade_binary;
+use palisade_tests::fixture::{data_file, require_program, temp_dir};
+use palisade_tests::helper::{
+    ensure_test_user, give_to_test_user, wait_until, HelperOptions, HelperRun, TEST_PASSWORD,
+};
+
+const KEY_U: u64 = 22;
+const KEY_L: u64 = 38;
+const KEY_A: u64 = 30;
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).expect("writing a test file");
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("state JSON")
+}
+
+/// The evdev key codes of every `wl_keyboard.key` event foot logged.
+fn foot_key_events(log: &str) -> Vec<u64> {
+    log.lines()
+        .filter(|l| l.contains("wl_keyboard@") && l.contains(".key("))
+        .filter_map(|l| {
+            let args = l.split(".key(").nth(1)?;
+            // key(serial, time, key, state)
+            args.split(',').nth(2)?.trim().parse().ok()
+        })
+        .collect()
+}
+
+#[test]
+fn palisade_under_the_helper_runs_as_the_user_and_foot_never_sees_the_privileged_keys() {
+    require_program("foot");
+    palisade_tests::fixture::init_logging();
+    let uid = ensure_test_user();
+    let dir = temp_dir("helper-session");
+    let work = dir.join("session");
+    std::fs::create_dir_all(&work).unwrap();
+    let foot_ini = data_file("foot.ini");
+    std::fs::copy(&foot_ini, work.join("foot.ini")).expect("foot.ini");
+    write(
+        &work,
+        "config.toml",
+        &format!(
+            "[[app]]\nid = \"term\"\nlabel = \"Terminal\"\ncolor = \"#34a853\"\n\
+             command = [\"foot\", \"--config={}\", \"sh\"]\nenv = {{ WAYLAND_DEBUG = \"1\" }}\n",
+            work.join("foot.ini").display()
+        ),
+    );
+    let out = work.join("out");
+    write(
+        &work,
+        "scenario.toml",
+        &format!(
+            r#"config = "config.toml"
+[[output]]
+size = [1280, 800]
+[[step]]
+wait_helper = "connected"
+[[step]]
+state = "{out}/locked.json"
+[[step]]
+authenticate = "{TEST_PASSWORD}"
+[[step]]
+launch = "term"
+[[step]]
+wait_windows = 1
+timeout_ms = 20000
+[[step]]
+type = "a"
+[[step]]
+key = "Super+U"
+[[step]]
+wait_usb = "allowed"
+[[step]]
+state = "{out}/allowed.json"
+[[step]]
+wait_ms = 4000
+[[step]]
+key = "Super+U"
+[[step]]
+wait_usb = "denied"
+[[step]]
+key = "Super+U"
+[[step]]
+wait_usb = "allowed"
+[[step]]
+key = "Super+L"
+[[step]]
+wait_usb = "denied"
+[[step]]
+state = "{out}/after-lock.json"
+[[step]]
+wait_ms = 120000
+"#,
+            out = out.display()
+        ),
+    );
+    give_to_test_user(&work);
+
+    let opts = HelperOptions {
+        session: vec![
+            palisade_binary().display().to_string(),
+            "scenario".into(),
+            work.join("scenario.toml").display().to_string(),
+        ],
+        env: vec![("RUST_LOG".into(), "info".into())],
+        ..HelperOptions::default()
+    };
+    let helper = HelperRun::start(&dir, &opts);
+    let detail = || helper.log();
+
+    // Locked at the start, as the user, connected to the helper and only to
+    // it.
+    wait_until(
+        Duration::from_secs(30),
+        "the first state dump",
+        || out.join("locked.json").exists(),
+        detail,
+    );
+    let locked = read_json(&out.join("locked.json"));
+    assert_eq!(
+        locked["uid"], uid,
+        "the compositor does not run as the user"
+    );
+    let h = &locked["helper"];
+    assert_eq!(h["connected"], true, "{h}");
+    assert_eq!(h["locked"], true, "the session did not start locked: {h}");
+    assert_eq!(h["usb"], "denied", "{h}");
+    assert_eq!(h["peer_uid"], 0, "{h}");
+    assert_eq!(h["peer_pid"], helper.pid(), "the fd leads elsewhere: {h}");
+
+    // Super+U (after the password): the helper flipped the stand-in sysfs.
+    wait_until(
+        Duration::from_secs(60),
+        "the state dump after Super+U",
+        || out.join("allowed.json").exists(),
+        detail,
+    );
+    let allowed = read_json(&out.join("allowed.json"));
+    assert_eq!(allowed["helper"]["usb"], "allowed", "{allowed}");
+    assert_eq!(allowed["helper"]["locked"], false, "{allowed}");
+    let focused: Vec<&serde_json::Value> = allowed["windows"]
+        .as_array()
+        .expect("windows")
+        .iter()
+        .filter(|w| w["focused"] == true)
+        .collect();
+    assert!(
+        focused.len() == 1 && focused[0]["identity"] == "term",
+        "foot is not the focused window: {allowed}"
+    );
+    helper.wait_controllers("1", Duration::from_secs(3));
+
+    // Toggled off, on again, then Super+L: denied at once.
+    wait_until(
+        Duration::from_secs(60),
+        "the state dump after Super+L",
+        || out.join("after-lock.json").exists(),
+        detail,
+    );
+    let after = read_json(&out.join("after-lock.json"));
+    assert_eq!(after["helper"]["locked"], true, "{after}");
+    assert_eq!(after["helper"]["usb"], "denied", "{after}");
+    helper.wait_controllers("0", Duration::from_secs(5));
+    assert_eq!(
+        helper.count_log(&["USB request: toggle-usb"]),
+        3,
+        "{}",
+        helper.log()
+    );
+    assert_eq!(helper.count_log(&["the session reports a lock"]), 1);
+
+    // foot got the typed "a" (so its event log works), and not one event
+    // of the U or L keys: no press, no release, hence no client-side repeat.
+    let keys = foot_key_events(&helper.log());
+    assert!(
+        keys.contains(&KEY_A),
+        "foot's WAYLAND_DEBUG log shows no key events at all; the check would be blind: {keys:?}"
+    );
+    assert!(
+        !keys.contains(&KEY_U) && !keys.contains(&KEY_L),
+        "a privileged key reached foot: {keys:?}"
+    );
+    assert!(
+        !helper.log().contains(TEST_PASSWORD),
+        "the password reached a log"
+    );
+}
