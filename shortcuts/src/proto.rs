@@ -222,17 +222,26 @@ pub fn encode<T: Serialize>(msg: &T) -> Result<Zeroizing<Vec<u8>>, ProtoError> {
     Ok(out)
 }
 
-/// Decodes one frame body; trailing bytes are an error, so there is exactly
+/// Decodes one frame body. Trailing bytes are an error, and so is a
+/// non-canonical encoding: postcard reads over-long varints (`80 00` for 0),
+/// so the body is re-encoded and must come out identical. There is exactly
 /// one way to write each message.
-pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ProtoError> {
-    match postcard::take_from_bytes::<T>(body) {
-        Ok((msg, [])) => Ok(msg),
-        Ok((_, rest)) => Err(ProtoError::Malformed(format!(
-            "{} trailing bytes",
-            rest.len()
-        ))),
-        Err(e) => Err(ProtoError::Malformed(e.to_string())),
+pub fn decode<T: DeserializeOwned + Serialize>(body: &[u8]) -> Result<T, ProtoError> {
+    let msg = match postcard::take_from_bytes::<T>(body) {
+        Ok((msg, [])) => msg,
+        Ok((_, rest)) => {
+            return Err(ProtoError::Malformed(format!(
+                "{} trailing bytes",
+                rest.len()
+            )))
+        }
+        Err(e) => return Err(ProtoError::Malformed(e.to_string())),
+    };
+    let again = encode(&msg)?;
+    if again[HEADER..] != *body {
+        return Err(ProtoError::Malformed("non-canonical encoding".into()));
     }
+    Ok(msg)
 }
 
 /// Splits a byte stream into frame bodies. Feed it whatever `read` returned;
@@ -329,7 +338,9 @@ pub fn write_message<T: Serialize>(w: &mut impl Write, msg: &T) -> Result<(), Pr
 }
 
 /// Reads one message (blocking). `Ok(None)` is a clean end of stream.
-pub fn read_message<T: DeserializeOwned>(r: &mut impl Read) -> Result<Option<T>, ProtoError> {
+pub fn read_message<T: DeserializeOwned + Serialize>(
+    r: &mut impl Read,
+) -> Result<Option<T>, ProtoError> {
     let mut header = [0u8; HEADER];
     let mut got = 0;
     while got < HEADER {

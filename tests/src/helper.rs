@@ -583,3 +583,32 @@ impl HelperConn {
         }
     }
 }
+
+/// Every unix socket `pid` holds, with its bound path ("" when unbound).
+pub fn unix_sockets_of(pid: u32) -> Vec<(u64, String)> {
+    let mut inodes = Vec::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd")).expect("fd list") {
+        let Ok(entry) = entry else { continue };
+        let target = std::fs::read_link(entry.path()).unwrap_or_default();
+        let t = target.display().to_string();
+        if let Some(n) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+            inodes.push(n.parse::<u64>().expect("inode"));
+        }
+    }
+    let table = std::fs::read_to_string("/proc/net/unix").expect("/proc/net/unix");
+    inodes
+        .into_iter()
+        .map(|inode| {
+            let path = table
+                .lines()
+                .skip(1)
+                .find_map(|l| {
+                    let cols: Vec<&str> = l.split_whitespace().collect();
+                    (cols.get(6)?.parse::<u64>().ok()? == inode)
+                        .then(|| cols.get(7).unwrap_or(&"").to_string())
+                })
+                .unwrap_or_default();
+            (inode, path)
+        })
+        .collect()
+}

@@ -11,7 +11,8 @@ use std::time::Duration;
 use palisade_shortcuts::proto::{AuthOutcome, HelperState, Message, Request, UsbGrant, VERSION};
 use palisade_tests::fixture::temp_dir;
 use palisade_tests::helper::{
-    ensure_test_user, HelperConn, HelperOptions, HelperRun, PeerSessions, TEST_PASSWORD,
+    ensure_test_user, unix_sockets_of, HelperConn, HelperOptions, HelperRun, PeerSessions,
+    TEST_PASSWORD,
 };
 
 const PEER: &str = env!("CARGO_BIN_EXE_palisade-helper-peer");
@@ -105,35 +106,6 @@ fn the_session_runs_as_the_user_and_the_inherited_fd_is_the_only_way_in() {
         "the fd leads to another process"
     );
     assert_eq!(cred.uid, 0, "the helper end is not root's");
-}
-
-/// Every unix socket `pid` holds, with its bound path ("" when unbound).
-fn unix_sockets_of(pid: u32) -> Vec<(u64, String)> {
-    let mut inodes = Vec::new();
-    for entry in std::fs::read_dir(format!("/proc/{pid}/fd")).expect("fd list") {
-        let Ok(entry) = entry else { continue };
-        let target = std::fs::read_link(entry.path()).unwrap_or_default();
-        let t = target.display().to_string();
-        if let Some(n) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
-            inodes.push(n.parse::<u64>().expect("inode"));
-        }
-    }
-    let table = std::fs::read_to_string("/proc/net/unix").expect("/proc/net/unix");
-    inodes
-        .into_iter()
-        .map(|inode| {
-            let path = table
-                .lines()
-                .skip(1)
-                .find_map(|l| {
-                    let cols: Vec<&str> = l.split_whitespace().collect();
-                    (cols.get(6)?.parse::<u64>().ok()? == inode)
-                        .then(|| cols.get(7).unwrap_or(&"").to_string())
-                })
-                .unwrap_or_default();
-            (inode, path)
-        })
-        .collect()
 }
 
 fn peer_cred(conn: &HelperConn) -> libc::ucred {

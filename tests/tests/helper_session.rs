@@ -11,7 +11,8 @@ use std::time::Duration;
 use palisade_tests::binary::palisade_binary;
 use palisade_tests::fixture::{data_file, require_program, temp_dir};
 use palisade_tests::helper::{
-    ensure_test_user, give_to_test_user, wait_until, HelperOptions, HelperRun, TEST_PASSWORD,
+    ensure_test_user, give_to_test_user, unix_sockets_of, wait_until, HelperOptions, HelperRun,
+    TEST_PASSWORD,
 };
 
 const KEY_U: u64 = 22;
@@ -141,6 +142,15 @@ wait_ms = 120000
     assert_eq!(h["usb"], "denied", "{h}");
     assert_eq!(h["peer_uid"], 0, "{h}");
     assert_eq!(h["peer_pid"], helper.pid(), "the fd leads elsewhere: {h}");
+    // The compositor holds no unix socket with a path (no public socket is
+    // configured): nothing on disk leads to it or, through it, to the helper.
+    let compositor = helper.session_pid(1);
+    for (_, path) in unix_sockets_of(compositor) {
+        assert!(
+            path.is_empty(),
+            "the compositor holds a socket bound to {path:?}"
+        );
+    }
 
     // Super+U (after the password): the helper flipped the stand-in sysfs.
     wait_until(
@@ -198,4 +208,80 @@ wait_ms = 120000
         !helper.log().contains(TEST_PASSWORD),
         "the password reached a log"
     );
+}
+
+/// A scenario that records the helper's view before and after unlocking,
+/// then waits to be killed.
+fn unlock_and_wait_scenario(out: &Path) -> String {
+    format!(
+        r#"[[output]]
+size = [640, 480]
+[[step]]
+wait_helper = "connected"
+[[step]]
+state = "{out}/before.json"
+[[step]]
+authenticate = "{TEST_PASSWORD}"
+[[step]]
+state = "{out}/after.json"
+[[step]]
+wait_ms = 120000
+"#,
+        out = out.display()
+    )
+}
+
+#[test]
+fn killing_palisade_brings_it_back_locked() {
+    palisade_tests::fixture::init_logging();
+    ensure_test_user();
+    let dir = temp_dir("helper-session-kill");
+    let work = dir.join("session");
+    std::fs::create_dir_all(&work).unwrap();
+    let out = work.join("out");
+    write(&work, "scenario.toml", &unlock_and_wait_scenario(&out));
+    give_to_test_user(&work);
+    let opts = HelperOptions {
+        session: vec![
+            palisade_binary().display().to_string(),
+            "scenario".into(),
+            work.join("scenario.toml").display().to_string(),
+        ],
+        ..HelperOptions::default()
+    };
+    let helper = HelperRun::start(&dir, &opts);
+    let (before, after) = (out.join("before.json"), out.join("after.json"));
+    wait_until(
+        Duration::from_secs(30),
+        "the unlocked state dump",
+        || after.exists(),
+        || helper.log(),
+    );
+    assert_eq!(read_json(&before)["helper"]["locked"], true);
+    assert_eq!(
+        read_json(&after)["helper"]["locked"],
+        false,
+        "the password did not unlock"
+    );
+    std::fs::remove_file(&before).unwrap();
+    std::fs::remove_file(&after).unwrap();
+
+    let first = helper.session_pid(1);
+    // SAFETY: kill(2) on the compositor the helper started for this test.
+    assert_eq!(unsafe { libc::kill(first as i32, libc::SIGKILL) }, 0);
+    helper.wait_log(&["session killed by signal 9", "restarting it locked"]);
+    let second = helper.session_pid(2);
+    assert_ne!(first, second);
+    wait_until(
+        Duration::from_secs(30),
+        "the restarted compositor's first dump",
+        || before.exists(),
+        || helper.log(),
+    );
+    let state = read_json(&before);
+    assert_eq!(
+        state["helper"]["locked"], true,
+        "the restarted compositor came back unlocked: {state}"
+    );
+    assert_eq!(state["helper"]["peer_pid"], helper.pid());
 }
