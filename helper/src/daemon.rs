@@ -256,8 +256,11 @@ impl Daemon {
 
     fn on_readable(&mut self) {
         let mut buf = [0u8; 4096];
-        loop {
-            let Some(live) = &mut self.live else { return };
+        // At most 64 reads per wakeup: a session that writes without pause
+        // must not starve the USB and reboot timers. The rest waits for the
+        // next poll, which reports the socket readable again at once.
+        for _ in 0..64 {
+            let Some(live) = &mut self.live else { break };
             let n = match live.session.conn.read(&mut buf) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
