@@ -309,6 +309,7 @@ extern "C" fn converse(
 /// # Safety
 /// `msg` must be null or point to `num_msg` pointers to messages (Linux-PAM
 /// layout), `resp` null or writable, `appdata` null or a live `ConvData`.
+// SAFETY: callers uphold the contract in the doc comment above.
 unsafe fn converse_inner(
     num_msg: c_int,
     msg: *mut *const PamMessage,
@@ -401,6 +402,7 @@ fn malloc_cstring(bytes: &[u8]) -> *mut c_char {
 /// # Safety
 /// `replies` must be a calloc'd array of `count` entries whose `resp` fields
 /// are null or NUL-terminated strings from `malloc_cstring`.
+// SAFETY: callers uphold the contract in the doc comment above.
 unsafe fn free_replies(replies: *mut PamResponse, count: usize) {
     for i in 0..count {
         // SAFETY: i < count (caller contract).

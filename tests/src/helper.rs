@@ -350,6 +350,21 @@ pub fn wait_until(
     }
 }
 
+/// A message header with one iovec and a control buffer (resized here) with
+/// room for one fd. Both must outlive the header's use.
+fn one_fd_msghdr(iov: &mut libc::iovec, control: &mut Vec<u8>) -> libc::msghdr {
+    // SAFETY: CMSG_SPACE is a pure size computation.
+    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
+    control.resize(space, 0);
+    // SAFETY: msghdr is plain data; zero is a valid starting value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space;
+    msg
+}
+
 /// Sends `fd` and a run number over `stream` (SCM_RIGHTS).
 pub fn send_fd(stream: &UnixStream, fd: RawFd, run: u32) -> std::io::Result<()> {
     let payload = run.to_ne_bytes();
@@ -357,15 +372,8 @@ pub fn send_fd(stream: &UnixStream, fd: RawFd, run: u32) -> std::io::Result<()> 
         iov_base: payload.as_ptr() as *mut libc::c_void,
         iov_len: payload.len(),
     };
-    // SAFETY: CMSG_SPACE is a pure size computation.
-    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
-    let mut control = vec![0u8; space];
-    // SAFETY: msghdr is plain data; zero is a valid starting value.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space;
+    let mut control = Vec::new();
+    let msg = one_fd_msghdr(&mut iov, &mut control);
     // SAFETY: msg points at a control buffer of CMSG_SPACE(one fd) bytes, so
     // the first header exists and has room for one fd.
     unsafe {
@@ -390,15 +398,8 @@ pub fn recv_fd(stream: &UnixStream) -> std::io::Result<(OwnedFd, u32)> {
         iov_base: payload.as_mut_ptr().cast(),
         iov_len: payload.len(),
     };
-    // SAFETY: CMSG_SPACE is a pure size computation.
-    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
-    let mut control = vec![0u8; space];
-    // SAFETY: msghdr is plain data; zero is a valid starting value.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = space;
+    let mut control = Vec::new();
+    let mut msg = one_fd_msghdr(&mut iov, &mut control);
     // SAFETY: msg and its buffers are alive for the call.
     let n = unsafe { libc::recvmsg(stream.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
     if n < 4 {

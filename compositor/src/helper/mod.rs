@@ -157,10 +157,10 @@ fn claim_fd(raw: RawFd) -> Result<OwnedFd, HelperError> {
     if CLAIMED.swap(true, Ordering::SeqCst) {
         return Err(HelperError::AlreadyClaimed);
     }
-    // SAFETY: `raw` is open (checked above) and is the fd the helper left
-    // open for us; nothing else in this process uses that number (it is not
-    // a standard stream, and the launcher never inherits it), and CLAIMED
-    // makes this the only OwnedFd ever made from it.
+    // `raw` is open (checked above) and is the fd the helper left open for
+    // us; nothing else in this process uses that number (it is not a
+    // standard stream, and the launcher never inherits it).
+    // SAFETY: as above, and CLAIMED makes this the only OwnedFd made from it.
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
