@@ -148,7 +148,9 @@ fn sk_rect(r: Rect) -> Option<tiny_skia::Rect> {
     tiny_skia::Rect::from_xywh(r.x as f32, r.y as f32, r.w as f32, r.h as f32)
 }
 
-fn rounded(r: Rect, radius: f32) -> Option<Path> {
+/// A closed rounded rectangle; None for an empty rect. Shared with the lock
+/// screen, so everything the compositor draws has the same corners.
+pub fn rounded(r: Rect, radius: f32) -> Option<Path> {
     let mut pb = PathBuilder::new();
     push_rounded(&mut pb, r, radius);
     pb.finish()

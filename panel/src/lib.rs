@@ -17,11 +17,16 @@ pub mod model;
 mod style;
 mod text;
 
+/// The embedded fonts and the shaping and glyph blending behind them, for
+/// the compositor's other trusted drawing (the lock screen), so every trusted
+/// word is drawn by one text path from the same embedded fonts.
+pub use draw::rounded as rounded_rect;
 use draw::Drawing;
 pub use layout::RegionKind;
 use layout::{Key, Units};
 pub use model::{BatteryState, Hit, PanelState, UsbState, WifiState, WindowEntry};
 pub use style::{rgba8, PanelStyle};
+pub use text::{Face, Fonts, ShapedText};
 use tiny_skia::Pixmap;
 
 /// Height of the reserved strip in logical pixels.

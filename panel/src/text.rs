@@ -27,7 +27,7 @@ const MAX_CACHED_GLYPHS: usize = 4096;
 
 /// Which embedded face to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Face {
+pub enum Face {
     /// Trusted text.
     Regular,
     /// Untrusted text (titles, SSIDs).
@@ -37,7 +37,7 @@ pub(crate) enum Face {
 /// One line of shaped text: glyphs at integer pixel positions relative to
 /// the top-left of its line box.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ShapedText {
+pub struct ShapedText {
     glyphs: Vec<(CacheKey, i32, i32)>,
     /// Advance width in pixels (after ellipsizing).
     pub width: i32,
@@ -46,9 +46,15 @@ pub(crate) struct ShapedText {
 }
 
 /// The font database and the glyph raster cache, loaded once per panel.
-pub(crate) struct Fonts {
+pub struct Fonts {
     system: FontSystem,
     cache: SwashCache,
+}
+
+impl Default for Fonts {
+    fn default() -> Self {
+        Fonts::new()
+    }
 }
 
 impl Fonts {

@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::{blessing, differing_pixels, MAX_DIFFERING_PIXELS};
+
 use palisade_panel::{Panel, PanelStyle, PanelSurface, RegionKind};
 
 /// Every style with references; adding a theme is one line here (its PNGs
@@ -23,28 +25,6 @@ fn theme(name: &str) -> PanelStyle {
 }
 const SCALES: &[(&str, f64)] = &[("1x", 1.0), ("2x", 2.0)];
 const WIDTH: i32 = 1280;
-
-/// A channel may be this far off (other CPUs, SIMD paths)...
-const CHANNEL_TOLERANCE: u8 = 2;
-/// ...and this many pixels may be off by more. A clock moved by one pixel
-/// changes far more than this.
-const MAX_DIFFERING_PIXELS: usize = 8;
-
-fn blessing() -> bool {
-    std::env::var("PALISADE_BLESS").is_ok_and(|v| v == "1")
-}
-
-/// Number of pixels that differ by more than the channel tolerance.
-fn differing_pixels(a: &[u8], b: &[u8]) -> usize {
-    a.chunks_exact(4)
-        .zip(b.chunks_exact(4))
-        .filter(|(p, q)| {
-            p.iter()
-                .zip(q.iter())
-                .any(|(x, y)| x.abs_diff(*y) > CHANNEL_TOLERANCE)
-        })
-        .count()
-}
 
 #[test]
 fn matches_reference_images() {

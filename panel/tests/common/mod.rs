@@ -48,28 +48,6 @@ pub fn reference_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference")
 }
 
-/// Writes premultiplied RGBA as a PNG. The panel is opaque, so
-/// premultiplied and straight alpha are the same bytes.
-pub fn write_png(path: &Path, width: u32, height: u32, rgba: &[u8]) -> Result<(), String> {
-    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), width, height);
-    enc.set_color(png::ColorType::Rgba);
-    enc.set_depth(png::BitDepth::Eight);
-    let mut w = enc.write_header().map_err(|e| e.to_string())?;
-    w.write_image_data(rgba).map_err(|e| e.to_string())
-}
-
-/// Reads an 8-bit RGBA PNG as (width, height, pixels).
-pub fn read_png(path: &Path) -> Result<(u32, u32, Vec<u8>), String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
-        .read_info()
-        .map_err(|e| e.to_string())?;
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).map_err(|e| e.to_string())?;
-    if info.color_type != png::ColorType::Rgba || info.bit_depth != png::BitDepth::Eight {
-        return Err(format!("{}: not 8-bit RGBA", path.display()));
-    }
-    buf.truncate(info.buffer_size());
-    Ok((info.width, info.height, buf))
-}
+mod png_io;
+#[allow(unused_imports)] // Each test binary uses a different subset.
+pub use png_io::{blessing, differing_pixels, read_png, write_png, MAX_DIFFERING_PIXELS};
