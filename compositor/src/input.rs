@@ -125,6 +125,51 @@ pub fn match_binding(
     })
 }
 
+/// A key while locked: it belongs to the lock screen and never to a
+/// client. Privileged bindings still run (VT switching; the helper refuses
+/// USB while locked); everything else edits the password field.
+fn locked_key(
+    state: &mut State,
+    mods: &ModifiersState,
+    handle: &smithay::input::keyboard::KeysymHandle<'_>,
+    pressed: bool,
+    raw: u32,
+) -> FilterResult<Option<Action>> {
+    let taken = state.pal.suppressed_keys.iter().position(|k| *k == raw);
+    if !pressed {
+        if let Some(pos) = taken {
+            state.pal.suppressed_keys.swap_remove(pos);
+        }
+        return FilterResult::Intercept(None);
+    }
+    let action = vt_number(handle.modified_sym())
+        .map(Action::ChangeVt)
+        .or_else(|| match_binding(&state.pal.config, mods, &handle.raw_syms(), true));
+    if let Some(action) = action {
+        if taken.is_none() {
+            state.pal.suppressed_keys.push(raw);
+        }
+        return FilterResult::Intercept(Some(action));
+    }
+    let sym = handle.modified_sym();
+    match sym {
+        Keysym::Return | Keysym::KP_Enter => {
+            state.pal.submit_password();
+        }
+        Keysym::BackSpace => state.pal.password.backspace(),
+        Keysym::Escape => state.pal.password.clear(),
+        _ => {
+            let text = xkb::keysym_to_utf8(sym);
+            let text: String = text.chars().filter(|c| !c.is_control()).collect();
+            if !text.is_empty() {
+                state.pal.password.push_str(&text);
+            }
+        }
+    }
+    state.pal.queue_redraw_all();
+    FilterResult::Intercept(None)
+}
+
 impl State {
     pub fn process_input_event<I: InputBackend>(&mut self, event: InputEvent<I>) {
         match event {
@@ -153,6 +198,7 @@ impl State {
                 let pressed = event.state() == ButtonState::Pressed;
                 self.handle_button(event.button_code(), pressed, event.time_msec());
             }
+            InputEvent::PointerAxis { .. } if self.pal.is_locked() => {}
             InputEvent::PointerAxis { event } => {
                 let mut frame = AxisFrame::new(event.time_msec()).source(event.source());
                 for axis in [Axis::Horizontal, Axis::Vertical] {
@@ -179,6 +225,9 @@ impl State {
 
     /// A key, as an xkb keycode (evdev + 8).
     pub fn handle_key(&mut self, keycode: Keycode, pressed: bool, time: u32) {
+        // A lock requested by the previous key takes focus away before this
+        // one is routed.
+        self.enforce_lock();
         self.apply_focus();
         let Some(keyboard) = self.pal.seat.get_keyboard() else {
             return;
@@ -199,6 +248,9 @@ impl State {
             serial,
             time,
             |state, mods, handle| {
+                if state.pal.is_locked() {
+                    return locked_key(state, mods, &handle, pressed, raw);
+                }
                 let taken = state.pal.suppressed_keys.iter().position(|k| *k == raw);
                 if !pressed {
                     // The release of a key whose press we took is ours too.
@@ -290,11 +342,17 @@ impl State {
     }
 
     pub fn handle_pointer_motion(&mut self, pos: Point<f64, Logical>, time: u32) {
+        self.enforce_lock();
         self.apply_focus();
         let pos = self.clamp_to_outputs(pos);
         self.pal.pointer_location = pos;
         self.pal.cursor_visible = true;
-        let under = self.surface_under(pos);
+        // While locked the pointer is over the lock screen, never a client.
+        let under = if self.pal.is_locked() {
+            None
+        } else {
+            self.surface_under(pos)
+        };
         if let Some(pointer) = self.pal.seat.get_pointer() {
             let serial = SERIAL_COUNTER.next_serial();
             pointer.motion(
@@ -341,6 +399,10 @@ impl State {
     /// A pointer button (evdev code, e.g. 0x110 = BTN_LEFT). A press on a
     /// window focuses it.
     pub fn handle_button(&mut self, button: u32, pressed: bool, time: u32) {
+        self.enforce_lock();
+        if self.pal.is_locked() {
+            return;
+        }
         self.apply_focus();
         let serial = SERIAL_COUNTER.next_serial();
         if pressed {

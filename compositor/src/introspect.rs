@@ -128,7 +128,7 @@ impl Palisade {
             })
             .collect();
         StateInfo {
-            locked: false,
+            locked: self.is_locked(),
             outputs,
             windows,
             uid: rustix::process::getuid().as_raw(),

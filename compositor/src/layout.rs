@@ -280,6 +280,9 @@ impl Palisade {
             redraw: Default::default(),
             strip,
             panel: Default::default(),
+            // An output added while locked starts unshown: its first frame
+            // is a locked one (the renderer decides by the lock alone).
+            lock: Default::default(),
         });
         self.relayout_all();
     }

@@ -12,6 +12,7 @@ pub mod input;
 pub mod introspect;
 pub mod launcher;
 pub mod layout;
+pub mod lock;
 pub mod panel;
 pub mod render;
 pub mod scenario;

@@ -129,7 +129,12 @@ fn run(
         config,
     )?;
     match helper {
-        Some(link) => state.pal.connect_helper(link)?,
+        // With a helper the session starts locked: the lock screen is also
+        // the login screen.
+        Some(link) => {
+            state.pal.connect_helper(link)?;
+            state.pal.start_locked();
+        }
         None if kind == Kind::Headless => info!("no helper link ({HELPER_ENV} not set)"),
         None => warn!(
             "no helper link ({HELPER_ENV} not set): USB reads \"helper not connected\" and \

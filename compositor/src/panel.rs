@@ -167,21 +167,13 @@ impl Palisade {
             last_pixels.extend_from_slice(pixels);
         }
         drop(ctx);
-        MemoryRenderBufferRenderElement::from_buffer(
+        full_buffer_element(
             renderer,
-            (0.0, 0.0),
             buffer,
-            None,
-            // The buffer is in physical pixels (buffer scale 1): sample all
-            // of it into the strip's logical size, fractional scales too.
-            Some(Rectangle::from_size(
-                (f64::from(size.0), f64::from(size.1)).into(),
-            )),
-            Some((geo.size.w, height).into()),
-            Kind::Unspecified,
+            size,
+            (geo.size.w, height).into(),
+            "the panel",
         )
-        .map_err(|err| warn!("uploading the panel: {err:?}"))
-        .ok()
     }
 
     /// The strip's height on `output`, in logical pixels.
@@ -272,4 +264,34 @@ pub fn start_clock(pal: &mut Palisade) {
     if let Err(err) = inserted {
         warn!("starting the panel clock: {err}");
     }
+}
+
+/// An element showing all of `buffer` (`size` physical pixels, buffer scale
+/// one) in `logical` size at the output's origin. Passing the whole buffer
+/// as the source matters: with `size` overridden and no source, Smithay
+/// samples only the top-left part of the buffer (the 2x-zoom bug).
+pub fn full_buffer_element<R>(
+    renderer: &mut R,
+    buffer: &MemoryRenderBuffer,
+    size: (i32, i32),
+    logical: smithay::utils::Size<i32, smithay::utils::Logical>,
+    what: &str,
+) -> Option<MemoryRenderBufferRenderElement<R>>
+where
+    R: Renderer + ImportMem,
+    R::TextureId: Send + Clone + 'static,
+{
+    MemoryRenderBufferRenderElement::from_buffer(
+        renderer,
+        (0.0, 0.0),
+        buffer,
+        None,
+        Some(Rectangle::from_size(
+            (f64::from(size.0), f64::from(size.1)).into(),
+        )),
+        Some(logical),
+        Kind::Unspecified,
+    )
+    .map_err(|err| warn!("uploading {what}: {err:?}"))
+    .ok()
 }

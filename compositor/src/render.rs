@@ -51,6 +51,7 @@ impl Palisade {
             return elements;
         };
         let scale = Scale::from(output.current_scale().fractional_scale());
+        let locked = self.is_locked();
 
         // 1. The cursor, only once the pointer has moved onto this output.
         if self.cursor_visible && output_geo.to_f64().contains(self.pointer_location) {
@@ -60,7 +61,10 @@ impl Palisade {
             // cursor image (set while over its window) must not show there.
             let over_strip = pos.y < f64::from(self.panel_height(output));
             match &self.cursor_status {
-                CursorImageStatus::Surface(surface) if surface.alive() && !over_strip => {
+                // While locked no client pixel shows, its cursor included.
+                CursorImageStatus::Surface(surface)
+                    if surface.alive() && !over_strip && !locked =>
+                {
                     let hotspot = smithay::wayland::compositor::with_states(surface, |states| {
                         states
                             .data_map
@@ -82,7 +86,7 @@ impl Palisade {
                         .map(OutputElement::Surface),
                     );
                 }
-                CursorImageStatus::Hidden if !over_strip => {}
+                CursorImageStatus::Hidden if !over_strip && !locked => {}
                 _ => {
                     let size = (CURSOR_SIZE as f64 * scale.x).round() as i32;
                     let rim = (scale.x.round() as i32).max(1);
@@ -107,6 +111,17 @@ impl Palisade {
                     )));
                 }
             }
+        }
+
+        // While locked, the lock screen is all there is: no panel, no
+        // window, no client surface of any kind. Should its upload fail, an
+        // opaque fill takes its place (the clear colour alone would do too,
+        // since nothing else is drawn).
+        if locked {
+            if let Some(lock) = self.lock_element(renderer, output) {
+                elements.push(OutputElement::Panel(lock));
+            }
+            return elements;
         }
 
         // 2. The panel, opaque, above every window. Should its upload ever
@@ -292,11 +307,13 @@ where
     R: Renderer + ImportAll + ImportMem,
     R::TextureId: Send + Clone + Texture + 'static,
 {
+    let locked = pal.is_locked();
     let elements = pal.output_elements(renderer, output);
     let clear = pal.theme.background;
     let result = damage
         .render_output(renderer, framebuffer, age, &elements, clear)
         .map_err(|e| format!("{e:?}"))?;
     pal.last_states = result.states;
+    pal.locked_frame_rendered(output, locked);
     Ok(result.damage.is_some())
 }

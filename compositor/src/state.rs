@@ -119,6 +119,8 @@ pub struct OutputEntry {
     /// A plain opaque bar, drawn only if the panel cannot be uploaded.
     pub strip: smithay::backend::renderer::element::solid::SolidColorBuffer,
     pub panel: crate::panel::OutputPanel,
+    /// The lock screen's pixels, and whether a locked frame was shown.
+    pub lock: crate::lock::OutputLock,
 }
 
 /// What the panel reports that the compositor does not decide itself (USB
@@ -185,6 +187,22 @@ pub struct Palisade {
     pub panel_style: palisade_panel::PanelStyle,
     pub status: Status,
     /// A fixed clock text, for reproducible pixels in tests.
+    /// The lock state machine (palisade-lockscreen).
+    pub lock: palisade_lockscreen::Lock,
+    pub lock_screen: palisade_lockscreen::LockScreen,
+    /// What is typed on the lock screen: zeroized, only ever counted.
+    pub password: palisade_lockscreen::PasswordField,
+    pub lock_message: Option<String>,
+    /// Focus was taken from clients for this lock.
+    pub lock_focus_dropped: bool,
+    pub focus_before_lock:
+        Option<smithay::reexports::wayland_server::protocol::wl_surface::WlSurface>,
+    /// An unlock happened: give focus back on the next refresh.
+    pub restore_focus: bool,
+    /// The last answer to a password, for scenario waits.
+    pub last_auth: Option<(u64, palisade_shortcuts::proto::AuthOutcome)>,
+    /// The session user's name, shown on the lock screen.
+    pub session_user: String,
     pub clock_override: Option<String>,
     /// Lock requests seen (the lock screen is a later issue).
     pub lock_requests: u64,
@@ -240,8 +258,13 @@ impl State {
         self.pal.space.refresh();
         self.pal.popups.cleanup();
         self.pal.windows.retain(|m| m.window.alive());
-        self.ensure_focus();
-        self.apply_focus();
+        // The lock comes first: it takes focus away before anything could
+        // hand it to a client, and gives it back after an unlock.
+        self.enforce_lock();
+        if !self.pal.is_locked() {
+            self.ensure_focus();
+            self.apply_focus();
+        }
         self.pal.children.reap();
         self.render_pending();
         if let Err(err) = self.pal.display_handle.flush_clients() {
@@ -269,6 +292,11 @@ impl State {
 
     /// Apply a focus change decided by the window management.
     pub fn apply_focus(&mut self) {
+        // While locked no client gets focus; a focus decided meanwhile (a
+        // window mapping) waits for the unlock.
+        if self.pal.is_locked() {
+            return;
+        }
         let Some(target) = self.pal.pending_focus.take() else {
             return;
         };
@@ -404,6 +432,15 @@ impl Palisade {
             status: Status::default(),
             clock_override: None,
             lock_requests: 0,
+            lock: palisade_lockscreen::Lock::new_unlocked(),
+            lock_screen: palisade_lockscreen::LockScreen::new(&config_theme),
+            password: palisade_lockscreen::PasswordField::new(),
+            lock_message: None,
+            lock_focus_dropped: false,
+            focus_before_lock: None,
+            restore_focus: false,
+            last_auth: None,
+            session_user: std::env::var("USER").unwrap_or_else(|_| "user".into()),
             helper: None,
             next_window_id: 1,
             status_watcher: None,

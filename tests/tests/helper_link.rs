@@ -121,6 +121,8 @@ fn assert_only_modifiers_since(f: &mut Fixture, c: usize, from: usize, chord: &s
                 i > 0 && matches!(events[i - 1], KeyboardEvent::Key { .. }),
                 "{chord}: a modifiers event without its modifier key: {events:?}"
             ),
+            // Locking takes the keyboard away from every client.
+            KeyboardEvent::Leave => {}
             other => panic!("{chord}: unexpected {other:?}: {events:?}"),
         }
     }
@@ -226,7 +228,7 @@ fn an_inhibitor_gets_super_tab_but_never_the_lock_chords() {
     let second = f.map_window(c, GREEN);
     f.roundtrip(c);
     assert_eq!(f.client(c).keyboard_focus_window(), Some(second));
-    let mut peer = connect(&mut f, UsbGrant::Denied);
+    let peer = connect(&mut f, UsbGrant::Denied);
     let inhibitor = f.client(c).inhibit_shortcuts(second).expect("offered");
     f.wait("the inhibitor to become active", |f| {
         f.client(c).inhibitor_active(inhibitor)
@@ -246,21 +248,6 @@ fn an_inhibitor_gets_super_tab_but_never_the_lock_chords() {
     );
     assert!(f.state().windows[1].focused && !f.state().windows[0].focused);
 
-    for (chord, key) in [("Super+L", KEY_L), ("Ctrl+Alt+Delete", KEY_DELETE)] {
-        let from = f.client(c).keyboard_events().len();
-        let locks = f.driver.state.pal.lock_requests;
-        f.key_chord(chord);
-        let got = f.next_helper_request(&mut peer, &format!("Lock after {chord}"));
-        assert_eq!(got, Request::Lock, "{chord}");
-        assert_eq!(f.driver.state.pal.lock_requests, locks + 1, "{chord}");
-        assert_eq!(
-            key_events(&mut f, c, from, key),
-            [false; 0],
-            "{chord} leaked"
-        );
-        assert_only_modifiers_since(&mut f, c, from, chord);
-    }
-
     // Without the inhibitor Super+Tab is the compositor's again.
     f.client(c).destroy_inhibitor(inhibitor);
     f.roundtrip(c);
@@ -269,15 +256,43 @@ fn an_inhibitor_gets_super_tab_but_never_the_lock_chords() {
     f.roundtrip(c);
     assert_eq!(key_events(&mut f, c, from, KEY_TAB), [false; 0]);
     assert_eq!(f.client(c).keyboard_focus_window(), Some(first));
+    drop(peer);
+}
+
+/// The lock chords under an inhibitor, each on a fresh compositor: a lock
+/// holds until a password is accepted.
+#[test]
+fn an_inhibitor_never_gets_the_lock_chords() {
+    for (chord, key) in [("Super+L", KEY_L), ("Ctrl+Alt+Delete", KEY_DELETE)] {
+        let mut f = fixture();
+        let c = f.add_client(identity("vm", "Dev VM", [0x34, 0xa8, 0x53]));
+        let w = f.map_window(c, BLUE);
+        f.roundtrip(c);
+        let mut peer = connect(&mut f, UsbGrant::Denied);
+        let inhibitor = f.client(c).inhibit_shortcuts(w).expect("offered");
+        f.wait("the inhibitor to become active", |f| {
+            f.client(c).inhibitor_active(inhibitor)
+        });
+        let from = f.client(c).keyboard_events().len();
+        f.key_chord(chord);
+        let got = f.next_helper_request(&mut peer, &format!("Lock after {chord}"));
+        assert_eq!(got, Request::Lock, "{chord}");
+        assert_eq!(f.driver.state.pal.lock_requests, 1, "{chord}");
+        assert!(f.driver.state.pal.is_locked(), "{chord} did not lock");
+        assert_eq!(
+            key_events(&mut f, c, from, key),
+            [false; 0],
+            "{chord} leaked"
+        );
+        assert_only_modifiers_since(&mut f, c, from, chord);
+    }
 }
 
 #[test]
-fn super_l_sends_lock_and_without_a_helper_only_counts() {
+fn super_l_sends_lock_once_engaged_and_super_u_needs_a_helper() {
     let (mut f, c, _) = focused_client();
-    // No link: the request is counted and logged, nothing else.
-    f.key_chord("Super+L");
+    // No link: the toggle is logged, nothing else.
     f.key_chord("Super+U");
-    assert_eq!(f.driver.state.pal.lock_requests, 1);
     assert_eq!(f.driver.state.pal.helper_status(), HelperStatus::Absent);
     assert_eq!(usb(&f), UsbState::HelperNotConnected);
 
@@ -293,7 +308,7 @@ fn super_l_sends_lock_and_without_a_helper_only_counts() {
     let from = f.client(c).keyboard_events().len();
     f.key_chord("Super+L");
     assert_eq!(f.next_helper_request(&mut peer, "Lock"), Request::Lock);
-    assert_eq!(f.driver.state.pal.lock_requests, 2);
+    assert_eq!(f.driver.state.pal.lock_requests, 1);
     assert_eq!(key_events(&mut f, c, from, KEY_L), [false; 0]);
 }
 
@@ -435,8 +450,6 @@ fn lose_the_link(garbage: &dyn Fn(&mut HelperPeer), what: &str) {
 
     // Privileged actions now only log; the compositor carries on.
     f.key_chord("Super+U");
-    f.key_chord("Super+L");
-    assert_eq!(f.driver.state.pal.lock_requests, 1);
     for (i, colour) in [GREEN, MAGENTA].into_iter().enumerate() {
         let before = f.client(c).frames_done(w);
         f.client(c).ack_and_draw(w, None, colour);
@@ -445,6 +458,22 @@ fn lose_the_link(garbage: &dyn Fn(&mut HelperPeer), what: &str) {
         });
         f.wait_color(OUT, [colour[0], colour[1], colour[2]], 100_000);
     }
+    // A lock still works, and without a helper nothing can end it; the
+    // client keeps getting frames behind it.
+    f.key_chord("Super+L");
+    assert_eq!(f.driver.state.pal.lock_requests, 1);
+    assert!(f.driver.state.pal.is_locked());
+    let before = f.client(c).frames_done(w);
+    f.client(c).ack_and_draw(w, None, GREEN);
+    f.wait(
+        &format!("a frame for the client behind the lock after {what}"),
+        |f| f.client(c).frames_done(w) > before,
+    );
+    assert_eq!(
+        f.pixels(OUT).count_near([0, 255, 0], 8),
+        0,
+        "a client shows through the lock"
+    );
     assert!(f.client(c).is_connected());
 }
 
@@ -614,19 +643,25 @@ fn the_binary_speaks_to_an_inherited_helper_and_apps_get_neither_fd_nor_variable
         }));
         // The compositor may be gone already if the probe never ran.
         let _ = palisade_shortcuts::proto::write_message(&mut peer, &allowed);
-        let rest = palisade_shortcuts::proto::read_message::<Request>(&mut peer);
-        (hello, rest)
+        // Everything else the compositor says, up to its exit.
+        let mut rest = Vec::new();
+        let end = loop {
+            match palisade_shortcuts::proto::read_message::<Request>(&mut peer) {
+                Ok(Some(request)) => rest.push(request),
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        (hello, (rest, end))
     });
     let (ok, stderr) = run_scenario(&scenario, Some(&theirs), None);
     drop(theirs);
     let (hello, rest) = helper.join().expect("the helper thread");
     assert!(ok, "the scenario failed:\n{stderr}");
     assert_eq!(hello, Some(Request::Hello { version: VERSION }));
-    assert_eq!(
-        rest,
-        Ok(None),
-        "the compositor closes the link when it exits"
-    );
+    // With a helper the session starts locked; the helper hears of it once
+    // the locked frame is out. Then the compositor closes the link on exit.
+    assert_eq!(rest, (vec![Request::Lock], Ok(())));
 
     let env = std::fs::read_to_string(dir.join("env")).expect("the app's env");
     assert_eq!(env.trim(), "unset", "the app saw PALISADE_HELPER_FD");

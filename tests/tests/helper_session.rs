@@ -136,6 +136,10 @@ wait_ms = 120000
         locked["uid"], uid,
         "the compositor does not run as the user"
     );
+    assert_eq!(
+        locked["locked"], true,
+        "the compositor did not start locked"
+    );
     let h = &locked["helper"];
     assert_eq!(h["connected"], true, "{h}");
     assert_eq!(h["locked"], true, "the session did not start locked: {h}");
@@ -162,6 +166,10 @@ wait_ms = 120000
     let allowed = read_json(&out.join("allowed.json"));
     assert_eq!(allowed["helper"]["usb"], "allowed", "{allowed}");
     assert_eq!(allowed["helper"]["locked"], false, "{allowed}");
+    assert_eq!(
+        allowed["locked"], false,
+        "the password did not unlock the screen"
+    );
     let focused: Vec<&serde_json::Value> = allowed["windows"]
         .as_array()
         .expect("windows")
@@ -183,6 +191,7 @@ wait_ms = 120000
     );
     let after = read_json(&out.join("after-lock.json"));
     assert_eq!(after["helper"]["locked"], true, "{after}");
+    assert_eq!(after["locked"], true, "Super+L did not lock the screen");
     assert_eq!(after["helper"]["usb"], "denied", "{after}");
     helper.wait_controllers("0", Duration::from_secs(5));
     assert_eq!(
@@ -191,7 +200,9 @@ wait_ms = 120000
         "{}",
         helper.log()
     );
-    assert_eq!(helper.count_log(&["the session reports a lock"]), 1);
+    // Twice: the locked start (the lock screen is the login screen), then
+    // Super+L.
+    assert_eq!(helper.count_log(&["the session reports a lock"]), 2);
 
     // foot got the typed "a" (so its event log works), and not one event
     // of the U or L keys: no press, no release, hence no client-side repeat.

@@ -83,6 +83,11 @@ impl XdgShellHandler for State {
     }
 
     fn grab(&mut self, surface: PopupSurface, _seat: wl_seat::WlSeat, serial: Serial) {
+        // No grab while locked: it would hand the keyboard to a client.
+        if self.pal.is_locked() {
+            surface.send_popup_done();
+            return;
+        }
         let kind = PopupKind::Xdg(surface);
         let Ok(root) = find_popup_root_surface(&kind) else {
             return;

@@ -97,6 +97,13 @@ impl Palisade {
             }
             None => PostAction::Continue,
         };
+        let auth = self.helper.as_mut().and_then(HelperLink::take_auth_result);
+        if let Some(result) = auth {
+            self.auth_answered(result.generation, result.outcome);
+        }
+        if matches!(action, PostAction::Remove) {
+            self.lock_helper_lost();
+        }
         if changed {
             self.helper_changed();
         }
@@ -122,6 +129,7 @@ impl Palisade {
                 let tokens = link.mark_lost(reason.clone());
                 self.remove_sources(tokens);
                 log_lost(&reason);
+                self.lock_helper_lost();
                 self.helper_changed();
                 false
             }
@@ -200,18 +208,6 @@ impl Palisade {
             return;
         }
         self.send_helper(&Request::ToggleUsb);
-    }
-
-    /// Lock requests arrive here from the panel and the lock and secure
-    /// attention bindings (later also idle and logind). The lock screen is a
-    /// later issue: until it exists this counts the request and tells the
-    /// helper, which denies USB and starts the reboot-to-rest timer.
-    pub fn request_lock(&mut self) {
-        self.lock_requests += 1;
-        warn!("lock requested, but the lock screen is not built yet");
-        if !self.send_helper(&Request::Lock) {
-            warn!("the helper is not connected: it was not told about the lock");
-        }
     }
 }
 

@@ -159,6 +159,19 @@ impl Driver {
         self.headless().output_names()
     }
 
+    /// The last frame an output rendered, without rendering anything: what
+    /// a screen would show right now.
+    pub fn last_frame(&mut self, output: &str) -> anyhow::Result<Pixels> {
+        self.headless().pixels(output)
+    }
+
+    /// Frames rendered so far on one output.
+    pub fn output_frames(&self, output: &str) -> u64 {
+        (self.state.pal.outputs.iter())
+            .find(|o| o.output.name() == output)
+            .map_or(0, |o| o.redraw.frames)
+    }
+
     /// The last frame of an output, after rendering anything still due.
     pub fn pixels(&mut self, output: &str) -> anyhow::Result<Pixels> {
         self.flush_frames()?;

@@ -18,6 +18,7 @@ use crate::helper::{HelperLink, HelperStatus, ENV};
 use crate::state::Identity;
 use driver::{Driver, BTN_LEFT, BTN_MIDDLE, BTN_RIGHT};
 use file::{Action, Button, Step, UsbWait};
+use palisade_lockscreen::Phase;
 use palisade_shortcuts::proto::{AuthOutcome, Password, Request};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -57,6 +58,7 @@ pub fn run(path: &Path, config_override: Option<&Path>) -> anyhow::Result<()> {
     let mut driver = Driver::new(config, outputs)?;
     if let Some(link) = helper {
         driver.state.pal.connect_helper(link)?;
+        driver.state.pal.start_locked();
     }
     driver.state.start_autostart_apps();
     driver.settle(Duration::from_secs(1))?;
@@ -178,35 +180,50 @@ fn run_step(driver: &mut Driver, step: &Step) -> anyhow::Result<()> {
     driver.settle(timeout)
 }
 
-/// Sends a password to the helper and waits for its verdict; anything but
-/// "accepted" fails the step with the helper's answer.
+/// Types a password into the lock screen and presses Enter (or, when the
+/// screen is not locked, sends it to the helper directly), then waits for
+/// the helper's verdict; anything but "accepted" fails the step.
 fn authenticate(driver: &mut Driver, password: &Password, timeout: Duration) -> anyhow::Result<()> {
-    // Scenario attempts get their own generations; the lock screen will use
-    // its lock generation.
-    static GENERATION: AtomicU64 = AtomicU64::new(1);
-    let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
+    // Unlocked sessions send with generations of their own, far from the
+    // lock's.
+    static GENERATION: AtomicU64 = AtomicU64::new(1 << 32);
     driver.wait_until(timeout, "the helper link to connect", |d| {
         helper_connected(&d.state.pal)
     })?;
-    let request = Request::Authenticate {
-        generation,
-        password: password.clone(),
+    // A lock still engaging takes no password yet.
+    driver.wait_until(timeout, "the lock to be engaged", |d| {
+        Ok(matches!(
+            d.state.pal.lock.phase(),
+            Phase::Locked | Phase::Unlocked
+        ))
+    })?;
+    let pal = &mut driver.state.pal;
+    let generation = if pal.is_locked() {
+        pal.password.clear();
+        pal.password
+            .push_str(std::str::from_utf8(password.expose()).unwrap_or_default());
+        pal.submit_password()
+            .context("the lock screen did not take the password")?
+    } else {
+        let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
+        let request = Request::Authenticate {
+            generation,
+            password: password.clone(),
+        };
+        anyhow::ensure!(
+            pal.send_helper(&request),
+            "the helper link went down before the password was sent"
+        );
+        generation
     };
-    anyhow::ensure!(
-        driver.state.pal.send_helper(&request),
-        "the helper link went down before the password was sent"
-    );
     let mut outcome = None;
     driver.wait_until(timeout, "the helper's answer to the password", |d| {
-        let answer = d
+        outcome = d
             .state
             .pal
-            .helper
-            .as_mut()
-            .and_then(|h| h.take_auth_result());
-        if let Some(r) = answer.filter(|r| r.generation == generation) {
-            outcome = Some(r.outcome);
-        }
+            .last_auth
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, o)| o);
         if outcome.is_none() {
             helper_connected(&d.state.pal)?;
         }
