@@ -204,7 +204,7 @@ impl Palisade {
             }
             lock.buffer = Some(MemoryRenderBuffer::from_slice(
                 &pixels,
-                Fourcc::Abgr8888,
+                Fourcc::Xbgr8888,
                 size,
                 1,
                 Transform::Normal,
