@@ -15,6 +15,9 @@ use smithay::input::pointer::MotionEvent;
 use smithay::output::Output;
 use smithay::utils::{IsAlive, Transform, SERIAL_COUNTER};
 use smithay::wayland::seat::WaylandFocus;
+use std::time::Duration;
+
+use smithay::reexports::calloop::timer::{TimeoutAction, Timer};
 use tracing::{info, warn};
 
 use palisade_lockscreen::{outcome_message, Answer, Lock, LockView, Phase};
@@ -153,6 +156,42 @@ impl Palisade {
         }
     }
 
+    /// Milliseconds before the helper looks at the next password, counted
+    /// down locally from its last state.
+    fn retry_remaining_ms(&self) -> u64 {
+        (self.helper.as_ref())
+            .and_then(|l| l.state_at(std::time::Instant::now()))
+            .map_or(0, |s| s.retry_after_ms)
+    }
+
+    /// While a retry wait shows on the lock screen, repaint it once a
+    /// second so the countdown moves; the timer ends with the wait (no
+    /// wakeups otherwise).
+    fn arm_retry_ticker(&mut self) {
+        if self.retry_ticker.is_some() {
+            return;
+        }
+        let tick = Duration::from_millis(self.retry_remaining_ms() % 1000 + 1);
+        let inserted = self.loop_handle.insert_source(
+            Timer::from_duration(tick),
+            |_, _, state: &mut State| {
+                state.pal.queue_redraw_all();
+                let left = state.pal.retry_remaining_ms();
+                if state.pal.is_locked() && left > 0 {
+                    // Land just after the shown seconds change.
+                    TimeoutAction::ToDuration(Duration::from_millis(left % 1000 + 1))
+                } else {
+                    state.pal.retry_ticker = None;
+                    TimeoutAction::Drop
+                }
+            },
+        );
+        match inserted {
+            Ok(token) => self.retry_ticker = Some(token),
+            Err(err) => warn!("starting the retry countdown: {err}"),
+        }
+    }
+
     fn lock_view(&self) -> LockView {
         let state = self
             .helper
@@ -191,6 +230,9 @@ impl Palisade {
         let mode = output.current_mode()?;
         let size = (mode.size.w, mode.size.h);
         let view = self.lock_view();
+        if view.retry_in_s.is_some() {
+            self.arm_retry_ticker();
+        }
         let entry = self.outputs.iter_mut().find(|o| &o.output == output)?;
         let lock = &mut entry.lock;
         let fresh = lock.drawn.as_ref() != Some(&(view.clone(), size));

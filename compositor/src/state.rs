@@ -203,6 +203,8 @@ pub struct Palisade {
     pub last_auth: Option<(u64, palisade_shortcuts::proto::AuthOutcome)>,
     /// The session user's name, shown on the lock screen.
     pub session_user: String,
+    /// Repaints the lock screen's retry countdown once a second.
+    pub retry_ticker: Option<smithay::reexports::calloop::RegistrationToken>,
     pub clock_override: Option<String>,
     /// Lock requests seen (the lock screen is a later issue).
     pub lock_requests: u64,
@@ -441,6 +443,7 @@ impl Palisade {
             restore_focus: false,
             last_auth: None,
             session_user: std::env::var("USER").unwrap_or_else(|_| "user".into()),
+            retry_ticker: None,
             helper: None,
             next_window_id: 1,
             status_watcher: None,

@@ -335,3 +335,47 @@ fn without_a_helper_nothing_unlocks() {
     let frame = f.driver.pixels(OUT).expect("pixels");
     assert_no_client_colour(&[(OUT.into(), frame)], 1);
 }
+
+#[test]
+fn the_retry_wait_counts_down_on_the_lock_screen_by_itself() {
+    let (mut f, mut peer) = with_helper(vec![output(1280, 800, 1.0)]);
+    let c = f.add_client(identity("vm", "Dev VM", [0x34, 0xa8, 0x53]));
+    f.map_window(c, COLOURS[0]);
+    lock_and_take_next_frames(&mut f);
+    assert_eq!(f.next_helper_request(&mut peer, "Lock"), Request::Lock);
+    type_text(&mut f, "wrong\n");
+    answer_password(
+        &mut f,
+        &mut peer,
+        AuthOutcome::Rejected {
+            retry_after_ms: 2500,
+        },
+        None,
+    );
+    peer.send(&Message::State(HelperState {
+        retry_after_ms: 2500,
+        failed_attempts: 5,
+        ..state(true)
+    }));
+    f.wait("the retry wait to arrive", |f| {
+        f.driver.state.pal.retry_ticker.is_some()
+    });
+    // From here on nothing is typed: the countdown repaints by itself, and
+    // each repaint shows something new (3 s, 2 s, 1 s).
+    let mut shown = vec![f.driver.last_frame(OUT).expect("pixels")];
+    for tick in 0..2 {
+        f.wait(
+            &format!("countdown repaint {tick} to show something new"),
+            |f| {
+                let now = f.driver.last_frame(OUT).expect("pixels");
+                shown.iter().all(|p| p.rgba != now.rgba)
+            },
+        );
+        shown.push(f.driver.last_frame(OUT).expect("pixels"));
+    }
+    // The timer ends with the wait: no wakeups afterwards.
+    f.wait("the countdown timer to stop", |f| {
+        f.driver.state.pal.retry_ticker.is_none()
+    });
+    assert!(f.driver.state.pal.is_locked());
+}
