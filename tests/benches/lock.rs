@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use palisade_shortcuts::proto::{AuthOutcome, HelperState, Message, Request, UsbGrant, VERSION};
+use palisade_shortcuts::proto::{AuthOutcome, Message, Request, UsbGrant};
 use palisade_tests::fixture::{identity, output, Fixture, HelperPeer};
 use smithay::input::keyboard::Keycode;
 
@@ -29,18 +29,7 @@ struct Sample {
 fn setup(windows: usize, outputs: usize) -> (Fixture, HelperPeer) {
     let outs = (0..outputs).map(|_| output(1920, 1080, 1.0)).collect();
     let mut f = Fixture::new(outs);
-    let mut peer = f.connect_helper();
-    f.next_helper_request(&mut peer, "hello");
-    peer.send(&Message::Welcome {
-        version: VERSION,
-        state: HelperState {
-            locked: false,
-            usb: UsbGrant::Denied,
-            reboot_in_ms: None,
-            retry_after_ms: 0,
-            failed_attempts: 0,
-        },
-    });
+    let peer = f.connect_welcomed_helper(UsbGrant::Denied);
     let c = f.add_client(identity("vm", "Dev VM", [0x34, 0xa8, 0x53]));
     for i in 0..windows {
         f.map_window(c, [(i * 12) as u8, 0x80, 0xff, 0xff]);

@@ -14,7 +14,7 @@ use palisade::helper::HelperLink;
 use palisade::introspect::StateInfo;
 use palisade::scenario::driver::Driver;
 use palisade::Identity;
-use palisade_shortcuts::proto::{self, Message, Request};
+use palisade_shortcuts::proto::{self, HelperState, Message, Request, UsbGrant};
 use smithay::reexports::rustix;
 
 use crate::client::TestClient;
@@ -364,5 +364,44 @@ impl Fixture {
             got.is_some()
         });
         got.unwrap_or_else(|| unreachable!("the wait ends only once a request arrived"))
+    }
+}
+
+/// A helper's quiet state: unlocked, USB as given, no timers, no failures.
+pub fn helper_state(usb: UsbGrant) -> HelperState {
+    HelperState {
+        locked: false,
+        usb,
+        reboot_in_ms: None,
+        retry_after_ms: 0,
+        failed_attempts: 0,
+    }
+}
+
+impl Fixture {
+    /// Connects a helper link, checks that `Hello` comes first, answers it
+    /// with a Welcome carrying `usb`, and waits until the link is up.
+    pub fn connect_welcomed_helper(&mut self, usb: UsbGrant) -> HelperPeer {
+        let mut peer = self.connect_helper();
+        let hello = self.next_helper_request(&mut peer, "the compositor's hello");
+        assert_eq!(
+            hello,
+            Request::Hello {
+                version: proto::VERSION
+            }
+        );
+        peer.send(&Message::Welcome {
+            version: proto::VERSION,
+            state: helper_state(usb),
+        });
+        self.wait("the helper link to connect", |f| {
+            f.driver
+                .state
+                .pal
+                .helper
+                .as_ref()
+                .is_some_and(|l| l.is_connected())
+        });
+        peer
     }
 }

@@ -18,7 +18,7 @@ use palisade_shortcuts::proto::{HelperState, Message, Request, UsbGrant, MAX_FRA
 use palisade_tests::binary::palisade_binary;
 use palisade_tests::client::KeyboardEvent;
 use palisade_tests::fixture::{
-    ensure_runtime_dir, identity, output, temp_dir, Fixture, HelperPeer,
+    ensure_runtime_dir, helper_state, identity, output, temp_dir, Fixture, HelperPeer,
 };
 use smithay::input::keyboard::Keycode;
 use smithay::reexports::rustix;
@@ -36,16 +36,6 @@ const KEY_LEFTCTRL: u32 = 29;
 const KEY_LEFTALT: u32 = 56;
 const KEY_DELETE: u32 = 111;
 const KEY_LEFTMETA: u32 = 125;
-
-fn helper_state(usb: UsbGrant) -> HelperState {
-    HelperState {
-        locked: false,
-        usb,
-        reboot_in_ms: None,
-        retry_after_ms: 0,
-        failed_attempts: 0,
-    }
-}
 
 fn welcome(usb: UsbGrant) -> Message {
     Message::Welcome {
@@ -74,14 +64,7 @@ fn focused_client() -> (Fixture, usize, usize) {
 
 /// Connects the helper, checks that `Hello` comes first and answers it.
 fn connect(f: &mut Fixture, usb: UsbGrant) -> HelperPeer {
-    let mut peer = f.connect_helper();
-    let hello = f.next_helper_request(&mut peer, "the compositor's hello");
-    assert_eq!(hello, Request::Hello { version: VERSION });
-    peer.send(&welcome(usb));
-    f.wait("the helper link to connect", |f| {
-        f.driver.state.pal.helper_status() == HelperStatus::Connected
-    });
-    peer
+    f.connect_welcomed_helper(usb)
 }
 
 fn usb(f: &Fixture) -> UsbState {

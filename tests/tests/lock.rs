@@ -4,9 +4,9 @@
 
 use palisade::backend::headless::VirtualOutput;
 use palisade_lockscreen::Phase;
-use palisade_shortcuts::proto::{AuthOutcome, HelperState, Message, Request, UsbGrant, VERSION};
+use palisade_shortcuts::proto::{AuthOutcome, HelperState, Message, Request, UsbGrant};
 use palisade_tests::client::{KeyboardEvent, PositionerSpec};
-use palisade_tests::fixture::{identity, output, Fixture, HelperPeer};
+use palisade_tests::fixture::{helper_state, identity, output, Fixture, HelperPeer};
 use smithay::input::keyboard::Keycode;
 
 const OUT: &str = "headless-1";
@@ -23,31 +23,25 @@ const COLOURS: [[u8; 4]; 5] = [
 fn state(locked: bool) -> HelperState {
     HelperState {
         locked,
-        usb: UsbGrant::Denied,
-        reboot_in_ms: None,
-        retry_after_ms: 0,
-        failed_attempts: 0,
+        ..helper_state(UsbGrant::Denied)
     }
 }
 
 /// A compositor with a helper link that has said hello.
 fn with_helper(outputs: Vec<VirtualOutput>) -> (Fixture, HelperPeer) {
     let mut f = Fixture::new(outputs);
-    let mut peer = f.connect_helper();
-    let hello = f.next_helper_request(&mut peer, "hello");
-    assert_eq!(hello, Request::Hello { version: VERSION });
-    peer.send(&Message::Welcome {
-        version: VERSION,
-        state: state(false),
-    });
-    f.wait("the link to connect", |f| {
-        f.driver
-            .state
-            .pal
-            .helper
-            .as_ref()
-            .is_some_and(|l| l.is_connected())
-    });
+    let peer = f.connect_welcomed_helper(UsbGrant::Denied);
+    (f, peer)
+}
+
+/// One 1280x800 output, a window in `colour`, and the lock engaged (the
+/// helper has been told).
+fn locked_with_window(colour: [u8; 4]) -> (Fixture, HelperPeer) {
+    let (mut f, mut peer) = with_helper(vec![output(1280, 800, 1.0)]);
+    let c = f.add_client(identity("vm", "Dev VM", [0x34, 0xa8, 0x53]));
+    f.map_window(c, colour);
+    lock_and_take_next_frames(&mut f);
+    assert_eq!(f.next_helper_request(&mut peer, "Lock"), Request::Lock);
     (f, peer)
 }
 
@@ -245,11 +239,7 @@ fn no_key_pointer_or_text_event_reaches_a_client_while_locked() {
 
 #[test]
 fn an_output_added_while_locked_shows_only_the_lock_screen_from_its_first_frame() {
-    let (mut f, mut peer) = with_helper(vec![output(1280, 800, 1.0)]);
-    let c = f.add_client(identity("vm", "Dev VM", [0x34, 0xa8, 0x53]));
-    f.map_window(c, COLOURS[1]);
-    lock_and_take_next_frames(&mut f);
-    assert_eq!(f.next_helper_request(&mut peer, "Lock"), Request::Lock);
+    let (mut f, _peer) = locked_with_window(COLOURS[1]);
     for round in 0..2 {
         let name = f
             .driver
@@ -274,11 +264,7 @@ fn an_output_added_while_locked_shows_only_the_lock_screen_from_its_first_frame(
 
 #[test]
 fn a_wrong_password_keeps_it_locked_and_an_answer_for_an_old_lock_is_ignored() {
-    let (mut f, mut peer) = with_helper(vec![output(1280, 800, 1.0)]);
-    let c = f.add_client(identity("vm", "Dev VM", [0x34, 0xa8, 0x53]));
-    f.map_window(c, COLOURS[2]);
-    lock_and_take_next_frames(&mut f);
-    assert_eq!(f.next_helper_request(&mut peer, "Lock"), Request::Lock);
+    let (mut f, mut peer) = locked_with_window(COLOURS[2]);
     type_text(&mut f, "pw\n");
     let first = answer_password(&mut f, &mut peer, AuthOutcome::Accepted, None);
     f.wait("the first unlock", |f| !f.driver.state.pal.is_locked());
@@ -338,11 +324,7 @@ fn without_a_helper_nothing_unlocks() {
 
 #[test]
 fn the_retry_wait_counts_down_on_the_lock_screen_by_itself() {
-    let (mut f, mut peer) = with_helper(vec![output(1280, 800, 1.0)]);
-    let c = f.add_client(identity("vm", "Dev VM", [0x34, 0xa8, 0x53]));
-    f.map_window(c, COLOURS[0]);
-    lock_and_take_next_frames(&mut f);
-    assert_eq!(f.next_helper_request(&mut peer, "Lock"), Request::Lock);
+    let (mut f, mut peer) = locked_with_window(COLOURS[0]);
     type_text(&mut f, "wrong\n");
     answer_password(
         &mut f,
