@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 bash assets/install-deps.sh
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/palisade-test-runtime-$(id -u)}"
 mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+# A one-shot build gains nothing from incremental caches, which cost ~2 GB of
+# disk; CI machines can be short of it (a full disk once failed the link).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+echo "disk before the build: $(df -h --output=avail . | tail -1 | tr -d ' ') free"
 if cargo fmt --version >/dev/null 2>&1; then
   cargo fmt --all -- --check
 else
@@ -18,4 +22,6 @@ else
   echo "clippy not available with this toolchain: lints not checked"
 fi
 # Two test threads: the machine has two cores and Chromium is heavy.
+cargo test --workspace --no-run
+echo "disk after the build: $(df -h --output=avail . | tail -1 | tr -d ' ') free, target/ is $(du -sh target | cut -f1)"
 cargo test --workspace -- --test-threads=2
