@@ -98,25 +98,7 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-/// Parses `"90s"`, `"5m"`, `"18h"`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("{s:?} needs a unit: s, m or h"))?;
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} does not start with a number"))?;
-    let secs = match unit {
-        "s" => Some(n),
-        "m" => n.checked_mul(60),
-        "h" => n.checked_mul(3600),
-        _ => return Err(format!("unknown unit in {s:?}: use s, m or h")),
-    };
-    secs.map(Duration::from_secs)
-        .ok_or_else(|| format!("{s:?} is too long"))
-}
+pub use palisade_shortcuts::parse_duration;
 
 fn in_range(d: Duration, (lo, hi): (Duration, Duration), what: &str) -> Result<Duration, String> {
     if d < lo || d > hi {
@@ -315,15 +297,5 @@ mod tests {
             parse("user = \"a\"\n[test]\nreboot_after_ms = 1500\nthrottle_unit_ms = 20\n").unwrap();
         assert_eq!(c.reboot_after, Some(Duration::from_millis(1500)));
         assert_eq!(c.throttle_unit, Duration::from_millis(20));
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert!(parse_duration("h").is_err());
-        assert!(parse_duration("5").is_err());
-        assert!(parse_duration("99999999999999999999h").is_err());
-        assert!(parse_duration("18446744073709551615h").is_err());
     }
 }

@@ -11,6 +11,9 @@
 
 pub mod proto;
 
+mod duration;
+pub use duration::parse_duration;
+
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
