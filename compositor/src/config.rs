@@ -15,6 +15,9 @@ use palisade_shortcuts::{Chord, Mods};
 use serde::Deserialize;
 use toml::Spanned;
 
+mod lock;
+pub use lock::{IdleInhibit, LockConfig};
+
 /// Where the config is read from when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/palisade/config.toml";
 
@@ -49,6 +52,8 @@ pub struct Config {
     pub theme: palisade_themes::Theme,
     /// Privileged compositor shortcuts.
     pub bindings: Bindings,
+    /// When the screen locks by itself, and when outputs go dark.
+    pub lock: LockConfig,
 }
 
 /// One launchable application and its identity.
@@ -217,6 +222,7 @@ impl Config {
         let mut errors = Vec::new();
         let keyboard = keep(&mut errors, raw.keyboard.unwrap_or_default().validate(&cx));
         let binding_list = keep(&mut errors, raw.bindings.unwrap_or_default().validate(&cx));
+        let lock_config = keep(&mut errors, raw.lock.unwrap_or_default().validate(&cx));
         let theme = match raw.theme {
             None => Some(palisade_themes::Theme::default()),
             Some(name) => load_theme(&cx, name).map_err(|e| errors.extend(e)).ok(),
@@ -237,8 +243,10 @@ impl Config {
                 )
             })
             .collect();
-        match (keyboard, binding_list, theme) {
-            (Some(keyboard), Some(binding_list), Some(theme)) if errors.is_empty() => {
+        match (keyboard, binding_list, theme, lock_config) {
+            (Some(keyboard), Some(binding_list), Some(theme), Some(lock_config))
+                if errors.is_empty() =>
+            {
                 let [focus_next, focus_prev, close, toggle_usb, lock, secure_attention] =
                     binding_list.map(|(_, chord, _)| chord);
                 Ok(Config {
@@ -254,6 +262,7 @@ impl Config {
                         lock,
                         secure_attention,
                     },
+                    lock: lock_config,
                 })
             }
             _ => Err(errors),
@@ -378,6 +387,7 @@ struct RawConfig {
     theme: Option<Spanned<String>>,
     keyboard: Option<RawKeyboard>,
     bindings: Option<RawBindings>,
+    lock: Option<lock::RawLock>,
     #[serde(default)]
     app: Vec<RawApp>,
 }

@@ -198,7 +198,7 @@ impl State {
                 let pressed = event.state() == ButtonState::Pressed;
                 self.handle_button(event.button_code(), pressed, event.time_msec());
             }
-            InputEvent::PointerAxis { .. } if self.pal.is_locked() => {}
+            InputEvent::PointerAxis { .. } if self.note_input() || self.pal.is_locked() => {}
             InputEvent::PointerAxis { event } => {
                 let mut frame = AxisFrame::new(event.time_msec()).source(event.source());
                 for axis in [Axis::Horizontal, Axis::Vertical] {
@@ -225,6 +225,7 @@ impl State {
 
     /// A key, as an xkb keycode (evdev + 8).
     pub fn handle_key(&mut self, keycode: Keycode, pressed: bool, time: u32) {
+        let woke = self.note_input();
         // A lock requested by the previous key takes focus away before this
         // one is routed.
         self.enforce_lock();
@@ -248,6 +249,20 @@ impl State {
             serial,
             time,
             |state, mods, handle| {
+                if woke {
+                    // The key that switched the outputs on was meant for
+                    // that alone: its press (and so its release) is ours,
+                    // never a character in the password field.
+                    let known = state.pal.suppressed_keys.iter().position(|k| *k == raw);
+                    match (pressed, known) {
+                        (true, None) => state.pal.suppressed_keys.push(raw),
+                        (false, Some(pos)) => {
+                            state.pal.suppressed_keys.swap_remove(pos);
+                        }
+                        _ => {}
+                    }
+                    return FilterResult::Intercept(None);
+                }
                 if state.pal.is_locked() {
                     return locked_key(state, mods, &handle, pressed, raw);
                 }
@@ -342,6 +357,11 @@ impl State {
     }
 
     pub fn handle_pointer_motion(&mut self, pos: Point<f64, Logical>, time: u32) {
+        // Waking the outputs is all a motion does while they are off (they
+        // are only ever off while locked, so there is no client to tell).
+        if self.note_input() {
+            return;
+        }
         self.enforce_lock();
         self.apply_focus();
         let pos = self.clamp_to_outputs(pos);
@@ -399,8 +419,9 @@ impl State {
     /// A pointer button (evdev code, e.g. 0x110 = BTN_LEFT). A press on a
     /// window focuses it.
     pub fn handle_button(&mut self, button: u32, pressed: bool, time: u32) {
+        let woke = self.note_input();
         self.enforce_lock();
-        if self.pal.is_locked() {
+        if woke || self.pal.is_locked() {
             return;
         }
         self.apply_focus();

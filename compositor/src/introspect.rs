@@ -43,6 +43,8 @@ pub struct WindowInfo {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct StateInfo {
     pub locked: bool,
+    /// False while the outputs are switched off (a long lock).
+    pub outputs_on: bool,
     pub outputs: Vec<OutputInfo>,
     pub windows: Vec<WindowInfo>,
     /// The compositor's real uid (the session user's, never root's).
@@ -129,6 +131,7 @@ impl Palisade {
             .collect();
         StateInfo {
             locked: self.is_locked(),
+            outputs_on: self.idle.outputs_on,
             outputs,
             windows,
             uid: rustix::process::getuid().as_raw(),

@@ -76,11 +76,23 @@ impl Palisade {
             // back) nor the fd, which `HelperLink` made close-on-exec.
             .env_remove(crate::helper::ENV)
             .stdin(Stdio::null());
-        // SAFETY: pre_exec runs between fork and exec; fcntl and prctl are
-        // async-signal-safe, and `fd` stays open in the child because
-        // `theirs` lives until after spawn.
+        // SAFETY: pre_exec runs between fork and exec; close_range, fcntl
+        // and prctl are async-signal-safe system calls, and `fd` stays open
+        // in the child because `theirs` lives until after spawn.
         unsafe {
             cmd.pre_exec(move || {
+                // The app gets stdio and its Wayland socket, nothing else:
+                // every other descriptor becomes close-on-exec, including
+                // any a library opened without O_CLOEXEC (zbus receives the
+                // logind inhibitor's fd that way). Errors are ignored: on a
+                // kernel without close_range the fds we made are CLOEXEC
+                // anyway.
+                let flags = libc::CLOSE_RANGE_CLOEXEC as libc::c_int;
+                let fd_u = fd as libc::c_uint;
+                if fd_u > 3 {
+                    libc::syscall(libc::SYS_close_range, 3 as libc::c_uint, fd_u - 1, flags);
+                }
+                libc::syscall(libc::SYS_close_range, fd_u + 1, libc::c_uint::MAX, flags);
                 let fd = BorrowedFd::borrow_raw(fd);
                 rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
                 // Apps die with the compositor, even a SIGKILLed one: the

@@ -144,10 +144,12 @@ fn run(
     if let Some(name) = &state.pal.public_socket {
         info!("public socket: WAYLAND_DISPLAY={name}");
     }
-    // The real session reads battery and Wi-Fi from the system bus; headless
-    // runs (demos, scenarios) do not, so their panels are reproducible.
+    // The real session reads battery and Wi-Fi from the system bus and follows
+    // logind there; headless runs (demos, scenarios) do not, so their panels
+    // are reproducible and a host's suspend does not lock them.
     if kind != Kind::Headless {
         state.start_status(palisade::status::Bus::System);
+        state.start_logind(palisade::status::Bus::System);
     }
     state.start_autostart_apps();
     info!(?kind, "palisade running");

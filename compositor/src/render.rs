@@ -123,6 +123,9 @@ impl Palisade {
             }
             return elements;
         }
+        // Unlocked: keep this output's lock screen drawn and uploaded for
+        // what it would show now, so a lock only has to composite it.
+        self.prepare_lock_element(renderer, output);
 
         // 2. The panel, opaque, above every window. Should its upload ever
         //    fail, a plain bar takes its place: the strip never shows what

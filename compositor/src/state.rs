@@ -156,6 +156,7 @@ pub struct Palisade {
     pub presentation_state: PresentationState,
     pub cursor_shape_state: CursorShapeManagerState,
     pub keyboard_shortcuts_inhibit_state: KeyboardShortcutsInhibitState,
+    pub idle_inhibit_state: smithay::wayland::idle_inhibit::IdleInhibitManagerState,
     pub dmabuf: Option<(DmabufState, DmabufGlobal)>,
 
     pub seat: Seat<State>,
@@ -205,6 +206,8 @@ pub struct Palisade {
     pub session_user: String,
     /// Repaints the lock screen's retry countdown once a second.
     pub retry_ticker: Option<smithay::reexports::calloop::RegistrationToken>,
+    /// Idle locking and switching the outputs off.
+    pub idle: crate::idle::Idle,
     pub clock_override: Option<String>,
     /// Lock requests seen (the lock screen is a later issue).
     pub lock_requests: u64,
@@ -215,6 +218,13 @@ pub struct Palisade {
     pub next_window_id: u64,
     /// The D-Bus status thread, while it runs (dropping it stops it).
     pub status_watcher: Option<crate::status::StatusHandle>,
+    /// The logind thread, while it runs (dropping it stops it).
+    pub logind: Option<crate::logind::LogindHandle>,
+    /// logind announced a sleep that waits for the lock to be shown.
+    pub sleep_pending: bool,
+    /// When the last lock was engaged (on every output), for tests to check
+    /// what came first.
+    pub lock_engaged_at: Option<Instant>,
 }
 
 impl State {
@@ -246,6 +256,7 @@ impl State {
         let mut state = State { backend, pal };
         state.backend.init(&mut state.pal);
         crate::panel::start_clock(&mut state.pal);
+        state.pal.idle_rearm();
         if state.pal.config.public_socket {
             let name = state.pal.open_public_socket()?;
             state.pal.public_socket = Some(name);
@@ -318,7 +329,8 @@ impl State {
             .pal
             .outputs
             .iter()
-            .filter(|o| o.redraw.needed && !o.redraw.pending)
+            // Switched off: nothing is drawn until input switches them on.
+            .filter(|o| self.pal.idle.outputs_on && o.redraw.needed && !o.redraw.pending)
             .map(|o| o.output.name())
             .collect();
         for name in names {
@@ -376,6 +388,8 @@ impl Palisade {
         let presentation_state = PresentationState::new::<State>(dh, 1);
         let cursor_shape_state = CursorShapeManagerState::new::<State>(dh);
         let keyboard_shortcuts_inhibit_state = KeyboardShortcutsInhibitState::new::<State>(dh);
+        let idle_inhibit_state =
+            smithay::wayland::idle_inhibit::IdleInhibitManagerState::new::<State>(dh);
 
         let mut seat = seat_state.new_wl_seat(dh, "seat0");
         let kb = &config.keyboard;
@@ -413,6 +427,7 @@ impl Palisade {
             presentation_state,
             cursor_shape_state,
             keyboard_shortcuts_inhibit_state,
+            idle_inhibit_state,
             dmabuf: None,
             seat,
             popups: PopupManager::default(),
@@ -444,9 +459,13 @@ impl Palisade {
             last_auth: None,
             session_user: std::env::var("USER").unwrap_or_else(|_| "user".into()),
             retry_ticker: None,
+            idle: crate::idle::Idle::default(),
             helper: None,
             next_window_id: 1,
             status_watcher: None,
+            logind: None,
+            sleep_pending: false,
+            lock_engaged_at: None,
         })
     }
 

@@ -4,5 +4,6 @@
 
 pub mod binary;
 pub mod client;
+pub mod dbus;
 pub mod fixture;
 pub mod helper;

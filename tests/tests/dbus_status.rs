@@ -5,13 +5,10 @@
 //! arrive on the calloop channel the compositor listens to.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use palisade::status::{start, BatteryState, Bus, StatusHandle, StatusUpdate, WifiState};
+use palisade_tests::dbus::PrivateBus;
 use palisade_tests::fixture::init_logging;
 use smithay::reexports::calloop::channel::{channel, Channel, Event, Sender};
 use smithay::reexports::calloop::EventLoop;
@@ -28,84 +25,6 @@ const PROPERTIES: &str = "org.freedesktop.DBus.Properties";
 
 /// Generous: the private bus is local, but CI machines can be slow.
 const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A dbus-daemon of our own on a socket in a fresh directory; killed (by its
-/// PID, through `Child`) and cleaned up on drop, also when a test fails.
-struct PrivateBus {
-    daemon: Child,
-    address: String,
-    dir: PathBuf,
-}
-
-impl PrivateBus {
-    fn start() -> PrivateBus {
-        Self::start_with("private-bus.conf")
-    }
-
-    /// A bus with the named configuration from tests/data/dbus.
-    fn start_with(config: &str) -> PrivateBus {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "palisade-dbus-{}-{}",
-            std::process::id(),
-            COUNT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("creating the bus directory");
-        let config = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("data/dbus")
-            .join(config);
-        // The daemon's own messages (rejected calls among them) go to a file
-        // the tests can read.
-        let log = std::fs::File::create(dir.join("daemon.log")).expect("creating the daemon log");
-        let mut daemon = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .arg(format!("--address=unix:path={}", dir.join("bus").display()))
-            .args(["--print-address", "--nofork", "--nopidfile"])
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("starting dbus-daemon (Debian package dbus-daemon)");
-        // The daemon prints its address once it listens: no sleeping.
-        let mut line = String::new();
-        if let Some(stdout) = daemon.stdout.take() {
-            let _ = BufReader::new(stdout).read_line(&mut line);
-        }
-        let address = line.trim().to_string();
-        let bus = PrivateBus {
-            daemon,
-            address,
-            dir,
-        };
-        assert!(
-            bus.address.starts_with("unix:"),
-            "dbus-daemon printed no address; its log says: {}",
-            bus.log()
-        );
-        bus
-    }
-}
-
-impl PrivateBus {
-    /// Stops the daemon, as if the system bus went away.
-    fn kill(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-    }
-
-    /// What the daemon has logged so far.
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for PrivateBus {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// UPower's display device, as far as the panel looks at it.
 struct Device {

@@ -212,6 +212,31 @@ impl Headless {
         );
     }
 
+    /// Off: every output goes black. On: the next frames redraw in full.
+    pub(super) fn set_power(&mut self, on: bool) {
+        for screen in &mut self.screens {
+            screen.age = 0;
+            if on {
+                continue;
+            }
+            let size = screen
+                .output
+                .current_mode()
+                .map(|m| m.size)
+                .unwrap_or_default();
+            let result = match self.renderer.bind(&mut screen.image) {
+                Ok(mut framebuffer) => {
+                    super::clear_black(&mut self.renderer, &mut framebuffer, size)
+                        .map_err(|e| e.to_string())
+                }
+                Err(err) => Err(err.to_string()),
+            };
+            if let Err(err) = result {
+                warn!(output = %screen.output.name(), "switching the output off: {err}");
+            }
+        }
+    }
+
     /// Read back the last frame of an output.
     pub fn pixels(&mut self, name: &str) -> anyhow::Result<Pixels> {
         let screen = self

@@ -66,6 +66,15 @@ impl Backend {
         }
     }
 
+    /// Switches every output off or on (see `State::set_outputs_power`).
+    pub fn set_power(&mut self, pal: &mut Palisade, on: bool) {
+        match self {
+            Backend::Headless(b) => b.set_power(on),
+            Backend::Winit(b) => b.set_power(on),
+            Backend::Udev(b) => b.set_power(pal, on),
+        }
+    }
+
     pub fn import_dmabuf(&mut self, dmabuf: &Dmabuf) -> bool {
         match self {
             Backend::Headless(b) => b.import_dmabuf(dmabuf),
@@ -98,4 +107,23 @@ pub(crate) fn pace(pal: &mut Palisade, output: &str, interval: std::time::Durati
     if let Some(entry) = pal.output_entry_mut(output) {
         entry.redraw.pending = inserted.is_ok();
     }
+}
+
+/// Fills a framebuffer with black: what a switched-off output shows where
+/// the hardware cannot really be switched off (virtual and nested outputs).
+pub(crate) fn clear_black<R: smithay::backend::renderer::Renderer>(
+    renderer: &mut R,
+    framebuffer: &mut R::Framebuffer<'_>,
+    size: smithay::utils::Size<i32, smithay::utils::Physical>,
+) -> Result<(), R::Error> {
+    use smithay::backend::renderer::{Color32F, Frame};
+    let mut frame = renderer.render(framebuffer, size, smithay::utils::Transform::Normal)?;
+    frame.clear(
+        Color32F::BLACK,
+        &[smithay::utils::Rectangle::from_size(size)],
+    )?;
+    // Wait for it: on GLES the buffer is presented right after.
+    let sync = frame.finish()?;
+    let _ = sync.wait();
+    Ok(())
 }

@@ -243,6 +243,26 @@ impl Udev {
         }
     }
 
+    /// Off: DPMS off on every connector (`DrmCompositor::clear`). On: the
+    /// next queued frame re-enables them; the swapchain is reset so that
+    /// frame is drawn in full.
+    pub(super) fn set_power(&mut self, pal: &mut Palisade, on: bool) {
+        let Some(gpu) = &mut self.gpu else {
+            return;
+        };
+        for screen in &mut gpu.screens {
+            if on {
+                screen.compositor.reset_buffers();
+            } else if let Err(err) = screen.compositor.clear() {
+                warn!(output = %screen.output.name(), "switching the output off: {err}");
+            }
+            if let Some(entry) = pal.output_entry_mut(&screen.output.name()) {
+                // A flip in flight never completes once cleared.
+                entry.redraw.pending = false;
+            }
+        }
+    }
+
     pub(super) fn import_dmabuf(&mut self, dmabuf: &Dmabuf) -> bool {
         match &mut self.gpu {
             Some(gpu) => gpu.renderer.import_dmabuf(dmabuf, None).is_ok(),

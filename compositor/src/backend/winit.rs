@@ -133,6 +133,24 @@ impl Winit {
         super::pace(pal, &output.name(), interval);
     }
 
+    /// The nested window cannot be switched off: it goes black instead.
+    pub(super) fn set_power(&mut self, on: bool) {
+        if on {
+            return;
+        }
+        let size = self.backend.window_size();
+        let result = match self.backend.bind() {
+            Ok((renderer, mut framebuffer)) => {
+                super::clear_black(renderer, &mut framebuffer, size).map_err(|e| e.to_string())
+            }
+            Err(err) => Err(err.to_string()),
+        };
+        match result.and_then(|()| self.backend.submit(None).map_err(|e| e.to_string())) {
+            Ok(()) => {}
+            Err(err) => warn!("blanking the nested window: {err}"),
+        }
+    }
+
     pub(super) fn import_dmabuf(&mut self, dmabuf: &Dmabuf) -> bool {
         self.backend.renderer().import_dmabuf(dmabuf, None).is_ok()
     }

@@ -87,6 +87,13 @@ const REJECTED: &[(&str, usize, &str)] = &[
     (app!("a", "env = { \"A=B\" = \"1\" }\n"), 6, "env name"),
     (app!("a", "env = { \"1A\" = \"1\" }\n"), 6, "env name"),
     (app!("a", "env = { A = \"\\u0000\" }\n"), 6, "NUL"),
+    // The lock section.
+    ("[lock]\n\nidle_after = \"5\"\n", 3, "lock.idle_after: \"5\" needs a unit"),
+    ("[lock]\nidle_after = \"0s\"\n", 2, "between 1s and 86400s"),
+    ("[lock]\noutputs_off_after = \"2h\"\n", 2, "lock.outputs_off_after must be between"),
+    ("[lock]\nidle_inhibit = \"maybe\"\n", 2, "keep-screen-on"),
+    ("[lock]\nidle_after = 300\n", 2, "string"),
+    ("[lock]\nidle = \"5m\"\n", 2, "idle"),
     // Garbage.
     ("\u{0}", 1, ""),
     ("[[app]]", 1, "missing field"),
@@ -130,6 +137,7 @@ fn embedded_default_parses() {
     assert!(!c.public_socket);
     assert_eq!(c.keyboard, KeyboardConfig::default());
     assert_eq!(c.bindings, Bindings::default());
+    assert_eq!(c.lock, LockConfig::default());
     let ids: Vec<_> = c.apps.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(ids, ["browser", "vm"]);
 
@@ -251,4 +259,22 @@ fn an_app_colour_may_name_a_palette_colour_of_the_theme() {
     let config = parse(text).expect("a palette colour is valid");
     let theme = palisade_themes::Theme::builtin("high-contrast").expect("builtin");
     assert_eq!(Some(config.apps[0].color), theme.palette_color("green"));
+}
+
+#[test]
+fn the_lock_section_reads_durations_off_and_policies() {
+    let c = parse("[lock]\nidle_after = \"off\"\noutputs_off_after = \"90s\"\nidle_inhibit = \"prevent-lock\"\n").unwrap();
+    assert_eq!(c.lock.idle_after, None);
+    assert_eq!(
+        c.lock.outputs_off_after,
+        Some(std::time::Duration::from_secs(90))
+    );
+    assert_eq!(c.lock.idle_inhibit, IdleInhibit::PreventLock);
+    let d = parse("").unwrap().lock;
+    assert_eq!(d.idle_after, Some(std::time::Duration::from_secs(300)));
+    assert_eq!(
+        d.outputs_off_after,
+        Some(std::time::Duration::from_secs(40))
+    );
+    assert_eq!(d.idle_inhibit, IdleInhibit::KeepScreenOn);
 }

@@ -42,19 +42,58 @@ pub enum Bus {
 /// Keeps the watcher thread alive; dropping it stops and joins the thread.
 #[derive(Debug)]
 pub struct StatusHandle {
-    stop: async_channel::Sender<()>,
-    thread: Option<JoinHandle<()>>,
+    _thread: Option<BusThread>,
 }
 
-impl Drop for StatusHandle {
+/// A D-Bus task on a thread of its own (zbus must never stall the event
+/// loop). Dropping it stops and joins the thread.
+#[derive(Debug)]
+pub(crate) struct BusThread {
+    stop: async_channel::Sender<()>,
+    thread: Option<JoinHandle<()>>,
+    what: &'static str,
+}
+
+impl BusThread {
+    /// Runs `task` on a new thread named `name` until it ends or the
+    /// handle is dropped. None if the thread cannot be started.
+    pub(crate) fn spawn(
+        name: &str,
+        what: &'static str,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<BusThread> {
+        let (stop, stop_rx) = async_channel::bounded::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let stopped = async move {
+                    // Err means the handle closed the channel: time to stop.
+                    let _ = stop_rx.recv().await;
+                };
+                futures_lite::future::block_on(futures_lite::future::or(task, stopped));
+            })?;
+        Ok(BusThread {
+            stop,
+            thread: Some(thread),
+            what,
+        })
+    }
+
+    /// Whether the task has ended by itself.
+    pub(crate) fn has_ended(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+}
+
+impl Drop for BusThread {
     fn drop(&mut self) {
         // Closing the channel completes the thread's stop future, which
-        // wins the race against the watcher at its next poll; the join is
+        // wins the race against the task at its next poll; the join is
         // therefore short.
         self.stop.close();
         if let Some(thread) = self.thread.take() {
             if thread.join().is_err() {
-                warn!("status: the D-Bus watcher thread panicked");
+                warn!("{}: the D-Bus thread panicked", self.what);
             }
         }
     }
@@ -79,32 +118,14 @@ const OBJECT_MANAGER_INTERFACE: &str = "org.freedesktop.DBus.ObjectManager";
 /// and again whenever either changes. The thread also ends on its own when
 /// the receiving end of `tx` is dropped.
 pub fn start(bus: Bus, tx: Sender<StatusUpdate>) -> StatusHandle {
-    let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
-    let thread_tx = tx.clone();
-    let spawned = std::thread::Builder::new()
-        .name("palisade-status".into())
-        .spawn(move || {
-            let stopped = async move {
-                // Err means the handle closed the channel: time to stop.
-                let _ = stop_rx.recv().await;
-            };
-            futures_lite::future::block_on(futures_lite::future::or(
-                watch(bus, thread_tx),
-                stopped,
-            ));
-        });
-    let thread = match spawned {
-        Ok(thread) => Some(thread),
-        Err(err) => {
-            warn!("status: cannot start the D-Bus watcher thread ({err}); battery and Wi-Fi are unavailable");
-            let _ = tx.send(StatusUpdate::Battery(BatteryState::Unavailable));
-            let _ = tx.send(StatusUpdate::Wifi(WifiState::Unavailable));
-            None
-        }
-    };
+    let thread = BusThread::spawn("palisade-status", "status", watch(bus, tx.clone()));
+    let thread = thread.map_err(|err| {
+        warn!("status: cannot start the D-Bus watcher thread ({err}); battery and Wi-Fi are unavailable");
+        let _ = tx.send(StatusUpdate::Battery(BatteryState::Unavailable));
+        let _ = tx.send(StatusUpdate::Wifi(WifiState::Unavailable));
+    });
     StatusHandle {
-        stop: stop_tx,
-        thread,
+        _thread: thread.ok(),
     }
 }
 
@@ -136,7 +157,8 @@ async fn watch(bus: Bus, tx: Sender<StatusUpdate>) {
     }
 }
 
-async fn connect(bus: &Bus) -> zbus::Result<Connection> {
+/// A connection to `bus` whose method calls time out.
+pub(crate) async fn connect(bus: &Bus) -> zbus::Result<Connection> {
     let builder = match bus {
         Bus::System => connection::Builder::system()?,
         Bus::Address(address) => connection::Builder::address(address.as_str())?,
@@ -159,22 +181,25 @@ enum Source {
     Iwd,
 }
 
+/// The bus's NameOwnerChanged signals for `name` (a service starting,
+/// stopping or being replaced).
+pub(crate) fn owner_changes(name: &'static str) -> zbus::Result<MatchRule<'static>> {
+    Ok(MatchRule::builder()
+        .msg_type(Type::Signal)
+        .sender(DBUS_NAME)?
+        .path(DBUS_PATH)?
+        .interface(DBUS_NAME)?
+        .member("NameOwnerChanged")?
+        .arg(0, name)?
+        .build())
+}
+
 /// The signals we listen to, merged into one stream. The owner changes come
 /// first so that, when several messages are waiting, we learn of a new
 /// service owner before judging its signals.
 async fn subscribe(
     conn: &Connection,
 ) -> zbus::Result<impl Stream<Item = (Source, zbus::Result<Message>)> + Unpin> {
-    let owner_rule = |name: &'static str| -> zbus::Result<MatchRule<'static>> {
-        Ok(MatchRule::builder()
-            .msg_type(Type::Signal)
-            .sender(DBUS_NAME)?
-            .path(DBUS_PATH)?
-            .interface(DBUS_NAME)?
-            .member("NameOwnerChanged")?
-            .arg(0, name)?
-            .build())
-    };
     let upower_rule = MatchRule::builder()
         .msg_type(Type::Signal)
         .sender(upower::SERVICE)?
@@ -192,9 +217,10 @@ async fn subscribe(
 
     let tagged = |stream: MessageStream, source: Source| stream.map(move |m| (source, m));
     let upower_owner =
-        MessageStream::for_match_rule(owner_rule(upower::SERVICE)?, conn, Some(QUEUE_LEN)).await?;
+        MessageStream::for_match_rule(owner_changes(upower::SERVICE)?, conn, Some(QUEUE_LEN))
+            .await?;
     let iwd_owner =
-        MessageStream::for_match_rule(owner_rule(iwd::SERVICE)?, conn, Some(QUEUE_LEN)).await?;
+        MessageStream::for_match_rule(owner_changes(iwd::SERVICE)?, conn, Some(QUEUE_LEN)).await?;
     let upower = MessageStream::for_match_rule(upower_rule, conn, Some(QUEUE_LEN)).await?;
     let iwd = MessageStream::for_match_rule(iwd_rule, conn, Some(QUEUE_LEN)).await?;
     Ok(stream::or(
@@ -503,7 +529,7 @@ fn properties_changed(msg: &Message) -> Option<(String, HashMap<String, OwnedVal
 }
 
 /// The unique name owning `name`, or None when nobody does.
-async fn name_owner(conn: &Connection, name: &str) -> Option<String> {
+pub(crate) async fn name_owner(conn: &Connection, name: &str) -> Option<String> {
     let reply = conn
         .call_method(
             Some(DBUS_NAME),

@@ -67,6 +67,9 @@ impl State {
                 {
                     self.shortcuts_inhibit_manager = Some(registry.bind(name, 1, qh, ()));
                 }
+                "zwp_idle_inhibit_manager_v1" if self.idle_inhibit_manager.is_none() => {
+                    self.idle_inhibit_manager = Some(registry.bind(name, 1, qh, ()));
+                }
                 _ => {}
             }
         }

@@ -1,6 +1,6 @@
 //! Test-client requests that try to reach outside the window: subsurfaces
 //! placed anywhere, viewport destinations larger than the window, a client
-//! cursor image, and keyboard-shortcuts inhibitors.
+//! cursor image, keyboard-shortcuts inhibitors and idle inhibitors.
 
 use wayland_client::protocol::wl_surface::WlSurface;
 use wayland_client::{delegate_noop, Connection, Dispatch, QueueHandle};
@@ -137,3 +137,30 @@ impl Dispatch<ZwpKeyboardShortcutsInhibitorV1, InhibitorId> for State {
 }
 
 delegate_noop!(State: ZwpKeyboardShortcutsInhibitManagerV1);
+
+use wayland_protocols::wp::idle_inhibit::zv1::client::zwp_idle_inhibit_manager_v1::ZwpIdleInhibitManagerV1;
+use wayland_protocols::wp::idle_inhibit::zv1::client::zwp_idle_inhibitor_v1::ZwpIdleInhibitorV1;
+
+impl TestClient {
+    /// Holds the screen on (zwp_idle_inhibitor_v1) while window `w` is
+    /// visible. False when the global is not offered.
+    pub fn inhibit_idle(&mut self, w: WindowId) -> bool {
+        let Some(manager) = self.state.idle_inhibit_manager.clone() else {
+            return false;
+        };
+        let surface = &self.state.windows[w].shell.surface;
+        let inhibitor = manager.create_inhibitor(surface, &self.qh, ());
+        self.state.idle_inhibitors.push(inhibitor);
+        true
+    }
+
+    /// Destroys every idle inhibitor this client holds.
+    pub fn release_idle_inhibitors(&mut self) {
+        for inhibitor in self.state.idle_inhibitors.drain(..) {
+            inhibitor.destroy();
+        }
+    }
+}
+
+delegate_noop!(State: ZwpIdleInhibitManagerV1);
+delegate_noop!(State: ignore ZwpIdleInhibitorV1);

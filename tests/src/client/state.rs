@@ -107,6 +107,11 @@ pub(super) struct State {
     pub(super) shortcuts_inhibit_manager: Option<ZwpKeyboardShortcutsInhibitManagerV1>,
     /// Each inhibitor and whether its last event was `active`.
     pub(super) inhibitors: Vec<(ZwpKeyboardShortcutsInhibitorV1, bool)>,
+    pub(super) idle_inhibit_manager: Option<
+        wayland_protocols::wp::idle_inhibit::zv1::client::zwp_idle_inhibit_manager_v1::ZwpIdleInhibitManagerV1,
+    >,
+    pub(super) idle_inhibitors:
+        Vec<wayland_protocols::wp::idle_inhibit::zv1::client::zwp_idle_inhibitor_v1::ZwpIdleInhibitorV1>,
 }
 
 impl ShellSurface {
