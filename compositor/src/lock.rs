@@ -82,6 +82,14 @@ impl Palisade {
             entry.lock.shown = false;
         }
         self.lock_focus_dropped = false;
+        // The clipboard does not survive a lock: its owner is told its
+        // selection is cancelled (and drops it), so an offer some client
+        // kept from before has nothing left to read. While locked no client
+        // has keyboard focus, so none may set a new selection either.
+        smithay::wayland::selection::data_device::clear_data_device_selection(
+            &self.display_handle,
+            &self.seat,
+        );
         self.idle_lock_began();
         self.queue_redraw_all();
         if self.outputs.is_empty() {

@@ -296,3 +296,96 @@ fn killing_palisade_brings_it_back_locked() {
     );
     assert_eq!(state["helper"]["peer_pid"], helper.pid());
 }
+
+/// The compositor dumps its state once the helper's countdown has run for a
+/// while, then waits to be killed.
+fn locked_dump_scenario(out: &Path) -> String {
+    format!(
+        r#"[[output]]
+size = [640, 480]
+[[step]]
+wait_helper = "connected"
+[[step]]
+wait_ms = 2500
+[[step]]
+state = "{out}/locked.json"
+[[step]]
+wait_ms = 120000
+"#,
+        out = out.display()
+    )
+}
+
+#[test]
+fn killing_palisade_while_locked_keeps_the_reboot_timer_running_until_it_fires() {
+    palisade_tests::fixture::init_logging();
+    ensure_test_user();
+    let dir = temp_dir("helper-session-reboot");
+    let work = dir.join("session");
+    std::fs::create_dir_all(&work).unwrap();
+    let out = work.join("out");
+    write(&work, "scenario.toml", &locked_dump_scenario(&out));
+    give_to_test_user(&work);
+    let opts = HelperOptions {
+        session: vec![
+            palisade_binary().display().to_string(),
+            "scenario".into(),
+            work.join("scenario.toml").display().to_string(),
+        ],
+        reboot_after_ms: Some(9000),
+        ..HelperOptions::default()
+    };
+    let helper = HelperRun::start(&dir, &opts);
+    let dump = out.join("locked.json");
+    let wait_dump = |what: &str| {
+        wait_until(
+            Duration::from_secs(30),
+            what,
+            || dump.exists(),
+            || helper.log(),
+        );
+        let state = read_json(&dump);
+        std::fs::remove_file(&dump).unwrap();
+        state
+    };
+    // The session starts locked: the lock screen is the login screen.
+    let first = wait_dump("the first compositor's dump");
+    assert_eq!(first["locked"], true, "{first}");
+    assert_eq!(first["helper"]["locked"], true, "{first}");
+    let before = first["helper"]["reboot_in_s"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no reboot countdown while locked: {first}"));
+
+    let pid = helper.session_pid(1);
+    // SAFETY: kill(2) on the compositor the helper started for this test.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    helper.wait_log(&["session killed by signal 9", "restarting it locked"]);
+    let second = wait_dump("the restarted compositor's dump");
+    assert_eq!(
+        second["locked"], true,
+        "the restart came back unlocked: {second}"
+    );
+    assert_eq!(second["helper"]["locked"], true, "{second}");
+    let after = second["helper"]["reboot_in_s"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("the crash stopped the reboot countdown: {second}"));
+    assert!(
+        after < before,
+        "the crash restarted the reboot countdown: {before} s, then {after} s"
+    );
+    assert!(
+        !helper.reboot_marker.exists(),
+        "the reboot fired before its time"
+    );
+    // The countdown runs out with the restarted compositor still locked.
+    wait_until(
+        Duration::from_secs(30),
+        "the reboot command to run",
+        || helper.reboot_marker.exists(),
+        || helper.log(),
+    );
+    assert_eq!(
+        std::fs::read_to_string(&helper.reboot_marker).unwrap(),
+        "fired\n"
+    );
+}

@@ -8,6 +8,7 @@ use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use palisade::config::Config;
 use palisade::status::Bus;
 use palisade_lockscreen::Phase;
 use palisade_shortcuts::proto::UsbGrant;
@@ -177,9 +178,13 @@ where
 /// Two outputs, a helper, a red window, and the compositor following the
 /// stand-in logind; returns once the compositor holds its first inhibitor.
 fn setup() -> (PrivateBus, Logind, Fixture, HelperPeer) {
+    setup_with(Config::embedded_default())
+}
+
+fn setup_with(config: Config) -> (PrivateBus, Logind, Fixture, HelperPeer) {
     let bus = PrivateBus::start();
     let logind = Logind::start(&bus);
-    let mut f = Fixture::new(vec![output(1280, 800, 1.0), output(800, 600, 1.0)]);
+    let mut f = Fixture::with_config(config, vec![output(1280, 800, 1.0), output(800, 600, 1.0)]);
     let peer = f.connect_welcomed_helper(UsbGrant::Denied);
     let c = f.add_client(identity("vm", "Dev VM", [0x34, 0xa8, 0x53]));
     f.map_window(c, RED);
@@ -269,6 +274,47 @@ fn waking_up_takes_a_new_inhibitor() {
     f.wait("the second inhibitor to be released", |_| {
         logind.inhibitor(1, |i| i.released_at()).is_some()
     });
+}
+
+#[test]
+fn a_sleep_while_the_outputs_are_off_goes_ahead_even_with_a_new_dark_output() {
+    let config = Config::parse(
+        "[lock]\noutputs_off_after = \"1s\"\n",
+        std::path::Path::new("logind-test.toml"),
+    )
+    .expect("config");
+    let (_bus, logind, mut f, _peer) = setup_with(config);
+    sleep_and_check_order(&logind, &mut f);
+    logind.prepare_for_sleep(false);
+    f.wait("a second Inhibit call after waking up", |_| {
+        logind.inhibit_calls() >= 2
+    });
+    f.wait_for(
+        std::time::Duration::from_secs(20),
+        "the outputs to go off",
+        |f| !f.driver.state.pal.idle.outputs_on,
+    );
+    // A monitor plugged in while dark stays dark (nothing renders until
+    // input), so it never shows a locked frame; a dark screen shows
+    // nothing either, and the sleep must not wait for it.
+    let name = f
+        .driver
+        .add_output(output(640, 480, 1.0))
+        .expect("adding an output");
+    f.step();
+    assert_eq!(
+        f.driver.output_frames(&name),
+        0,
+        "a frame while the outputs are off"
+    );
+    logind.prepare_for_sleep(true);
+    f.wait("the second inhibitor to be released", |_| {
+        logind.inhibitor(1, |i| i.released_at()).is_some()
+    });
+    assert!(
+        !f.driver.state.pal.idle.outputs_on,
+        "the sleep woke the outputs"
+    );
 }
 
 #[test]

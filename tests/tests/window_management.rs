@@ -453,6 +453,7 @@ fn clients_see_the_protocols_a_browser_and_terminal_need_and_nothing_privileged(
         "wp_presentation",
         "wp_cursor_shape_manager_v1",
         "zwp_linux_dmabuf_v1",
+        "zwp_idle_inhibit_manager_v1",
     ] {
         assert!(
             globals.iter().any(|g| g == needed),
