@@ -7,6 +7,7 @@
 //! including the server killing us, are recorded rather than panicking, because some tests
 //! misbehave on purpose and assert on the outcome.
 
+mod clipboard;
 mod events;
 mod extras;
 mod shm;
@@ -24,6 +25,7 @@ use wayland_protocols::xdg::shell::client::xdg_positioner;
 use wayland_protocols::xdg::shell::client::xdg_toplevel::{self, XdgToplevel};
 use wayland_protocols::xdg::shell::client::xdg_wm_base::XdgWmBase;
 
+pub use clipboard::{ClipboardRead, TEXT_MIME};
 pub use extras::InhibitorId;
 use state::{CallbackKind, Popup, ShellSurface, State, SurfaceKey, Window};
 

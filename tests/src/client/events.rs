@@ -30,6 +30,8 @@ use super::{Configure, KeyboardEvent, PopupConfigure, PopupId, WindowId};
 /// only add events we ignore. wl_seat stays at 7 so wl_keyboard never sends `repeated` key states.
 const COMPOSITOR_MAX: u32 = 6;
 const SEAT_MAX: u32 = 7;
+/// wl_data_device_manager 3 adds drag-and-drop actions; the clipboard needs nothing newer.
+const DATA_DEVICE_MANAGER_MAX: u32 = 3;
 
 impl State {
     fn bind_globals(&mut self, qh: &QueueHandle<Self>) {
@@ -70,9 +72,14 @@ impl State {
                 "zwp_idle_inhibit_manager_v1" if self.idle_inhibit_manager.is_none() => {
                     self.idle_inhibit_manager = Some(registry.bind(name, 1, qh, ()));
                 }
+                "wl_data_device_manager" if self.data_device_manager.is_none() => {
+                    let version = version.min(DATA_DEVICE_MANAGER_MAX);
+                    self.data_device_manager = Some(registry.bind(name, version, qh, ()));
+                }
                 _ => {}
             }
         }
+        self.create_data_device(qh);
     }
 }
 
@@ -244,8 +251,11 @@ on_event!(WlKeyboard, (), |state, _, event, _, _, _| {
     let recorded = match event {
         // Dropping the event's OwnedFd closes the keymap; tests never need its contents.
         wl_keyboard::Event::Keymap { .. } => return,
-        wl_keyboard::Event::Enter { surface, .. } => {
+        wl_keyboard::Event::Enter {
+            serial, surface, ..
+        } => {
             state.keyboard_focus = Some(surface);
+            state.keyboard_enter_serial = Some(serial);
             KeyboardEvent::Enter
         }
         wl_keyboard::Event::Leave { .. } => {

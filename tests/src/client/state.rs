@@ -92,6 +92,12 @@ pub(super) struct State {
     /// Surface between wl_keyboard.enter and leave (or until we destroy it ourselves: the
     /// server cannot send leave for a dead surface).
     pub(super) keyboard_focus: Option<WlSurface>,
+    /// Serial of the last wl_keyboard.enter, for wl_data_device.set_selection.
+    pub(super) keyboard_enter_serial: Option<u32>,
+
+    pub(super) data_device_manager:
+        Option<wayland_client::protocol::wl_data_device_manager::WlDataDeviceManager>,
+    pub(super) clipboard: super::clipboard::Clipboard,
 
     pub(super) windows: Vec<Window>,
     pub(super) popups: Vec<Popup>,
