@@ -221,6 +221,33 @@ wait_ms = 120000
     );
 }
 
+/// The real helper running `palisade scenario` as the test user, with the
+/// scenario `scenario(out)` writes; returns the helper and `out`, the
+/// directory the scenario's state dumps go to.
+fn scenario_under_helper(
+    test: &str,
+    scenario: fn(&Path) -> String,
+    opts: HelperOptions,
+) -> (HelperRun, std::path::PathBuf) {
+    palisade_tests::fixture::init_logging();
+    ensure_test_user();
+    let dir = temp_dir(test);
+    let work = dir.join("session");
+    std::fs::create_dir_all(&work).unwrap();
+    let out = work.join("out");
+    write(&work, "scenario.toml", &scenario(&out));
+    give_to_test_user(&work);
+    let opts = HelperOptions {
+        session: vec![
+            palisade_binary().display().to_string(),
+            "scenario".into(),
+            work.join("scenario.toml").display().to_string(),
+        ],
+        ..opts
+    };
+    (HelperRun::start(&dir, &opts), out)
+}
+
 /// A scenario that records the helper's view before and after unlocking,
 /// then waits to be killed.
 fn unlock_and_wait_scenario(out: &Path) -> String {
@@ -244,23 +271,11 @@ wait_ms = 120000
 
 #[test]
 fn killing_palisade_brings_it_back_locked() {
-    palisade_tests::fixture::init_logging();
-    ensure_test_user();
-    let dir = temp_dir("helper-session-kill");
-    let work = dir.join("session");
-    std::fs::create_dir_all(&work).unwrap();
-    let out = work.join("out");
-    write(&work, "scenario.toml", &unlock_and_wait_scenario(&out));
-    give_to_test_user(&work);
-    let opts = HelperOptions {
-        session: vec![
-            palisade_binary().display().to_string(),
-            "scenario".into(),
-            work.join("scenario.toml").display().to_string(),
-        ],
-        ..HelperOptions::default()
-    };
-    let helper = HelperRun::start(&dir, &opts);
+    let (helper, out) = scenario_under_helper(
+        "helper-session-kill",
+        unlock_and_wait_scenario,
+        HelperOptions::default(),
+    );
     let (before, after) = (out.join("before.json"), out.join("after.json"));
     wait_until(
         Duration::from_secs(30),
@@ -318,24 +333,14 @@ wait_ms = 120000
 
 #[test]
 fn killing_palisade_while_locked_keeps_the_reboot_timer_running_until_it_fires() {
-    palisade_tests::fixture::init_logging();
-    ensure_test_user();
-    let dir = temp_dir("helper-session-reboot");
-    let work = dir.join("session");
-    std::fs::create_dir_all(&work).unwrap();
-    let out = work.join("out");
-    write(&work, "scenario.toml", &locked_dump_scenario(&out));
-    give_to_test_user(&work);
-    let opts = HelperOptions {
-        session: vec![
-            palisade_binary().display().to_string(),
-            "scenario".into(),
-            work.join("scenario.toml").display().to_string(),
-        ],
-        reboot_after_ms: Some(9000),
-        ..HelperOptions::default()
-    };
-    let helper = HelperRun::start(&dir, &opts);
+    let (helper, out) = scenario_under_helper(
+        "helper-session-reboot",
+        locked_dump_scenario,
+        HelperOptions {
+            reboot_after_ms: Some(9000),
+            ..HelperOptions::default()
+        },
+    );
     let dump = out.join("locked.json");
     let wait_dump = |what: &str| {
         wait_until(
