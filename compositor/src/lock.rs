@@ -54,8 +54,8 @@ impl Palisade {
         self.lock_began();
     }
 
-    /// Lock requests from the bindings, the panel's button (later also
-    /// idle and logind) arrive here.
+    /// Every lock request arrives here: the bindings, the panel's button,
+    /// idle time and logind.
     pub fn request_lock(&mut self) {
         self.lock_requests += 1;
         if self.lock.lock() {

@@ -187,7 +187,6 @@ pub struct Palisade {
     pub panel: palisade_panel::Panel,
     pub panel_style: palisade_panel::PanelStyle,
     pub status: Status,
-    /// A fixed clock text, for reproducible pixels in tests.
     /// The lock state machine (palisade-lockscreen).
     pub lock: palisade_lockscreen::Lock,
     pub lock_screen: palisade_lockscreen::LockScreen,
@@ -208,8 +207,9 @@ pub struct Palisade {
     pub retry_ticker: Option<smithay::reexports::calloop::RegistrationToken>,
     /// Idle locking and switching the outputs off.
     pub idle: crate::idle::Idle,
+    /// A fixed clock text, for reproducible pixels in tests.
     pub clock_override: Option<String>,
-    /// Lock requests seen (the lock screen is a later issue).
+    /// Lock requests seen, from any trigger (tests count them).
     pub lock_requests: u64,
     /// The link to `palisade-helper`, when the compositor was started with
     /// one (`PALISADE_HELPER_FD`). None: USB reads "helper not connected"

@@ -100,6 +100,19 @@ pub struct HelperState {
     pub failed_attempts: u32,
 }
 
+impl HelperState {
+    /// A quiet state: unlocked, USB as given, no timers, no failures.
+    pub fn unlocked(usb: UsbGrant) -> HelperState {
+        HelperState {
+            locked: false,
+            usb,
+            reboot_in_ms: None,
+            retry_after_ms: 0,
+            failed_attempts: 0,
+        }
+    }
+}
+
 /// Whether new USB devices are authorized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UsbGrant {

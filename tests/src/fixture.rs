@@ -369,13 +369,7 @@ impl Fixture {
 
 /// A helper's quiet state: unlocked, USB as given, no timers, no failures.
 pub fn helper_state(usb: UsbGrant) -> HelperState {
-    HelperState {
-        locked: false,
-        usb,
-        reboot_in_ms: None,
-        retry_after_ms: 0,
-        failed_attempts: 0,
-    }
+    HelperState::unlocked(usb)
 }
 
 impl Fixture {

@@ -248,25 +248,23 @@ fn scenario_under_helper(
     (HelperRun::start(&dir, &opts), out)
 }
 
-/// A scenario that records the helper's view before and after unlocking,
-/// then waits to be killed.
-fn unlock_and_wait_scenario(out: &Path) -> String {
+/// A scenario for one 640x480 output that waits for the helper, runs
+/// `steps` (TOML `[[step]]` tables) and then waits to be killed.
+fn wait_to_be_killed(steps: &str) -> String {
     format!(
-        r#"[[output]]
-size = [640, 480]
-[[step]]
-wait_helper = "connected"
-[[step]]
-state = "{out}/before.json"
-[[step]]
-authenticate = "{TEST_PASSWORD}"
-[[step]]
-state = "{out}/after.json"
-[[step]]
-wait_ms = 120000
-"#,
-        out = out.display()
+        "[[output]]\nsize = [640, 480]\n[[step]]\nwait_helper = \"connected\"\n{steps}\
+         [[step]]\nwait_ms = 120000\n"
     )
+}
+
+/// Records the helper's view before and after unlocking.
+fn unlock_and_wait_scenario(out: &Path) -> String {
+    let out = out.display();
+    wait_to_be_killed(&format!(
+        "[[step]]\nstate = \"{out}/before.json\"\n\
+         [[step]]\nauthenticate = \"{TEST_PASSWORD}\"\n\
+         [[step]]\nstate = \"{out}/after.json\"\n"
+    ))
 }
 
 #[test]
@@ -312,23 +310,12 @@ fn killing_palisade_brings_it_back_locked() {
     assert_eq!(state["helper"]["peer_pid"], helper.pid());
 }
 
-/// The compositor dumps its state once the helper's countdown has run for a
-/// while, then waits to be killed.
+/// Dumps the state once the helper's countdown has run for a while.
 fn locked_dump_scenario(out: &Path) -> String {
-    format!(
-        r#"[[output]]
-size = [640, 480]
-[[step]]
-wait_helper = "connected"
-[[step]]
-wait_ms = 2500
-[[step]]
-state = "{out}/locked.json"
-[[step]]
-wait_ms = 120000
-"#,
-        out = out.display()
-    )
+    wait_to_be_killed(&format!(
+        "[[step]]\nwait_ms = 2500\n[[step]]\nstate = \"{}/locked.json\"\n",
+        out.display()
+    ))
 }
 
 #[test]

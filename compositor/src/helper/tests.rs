@@ -10,13 +10,7 @@ use palisade_shortcuts::proto::{encode, AuthOutcome, HEADER, MAX_FRAME};
 use super::*;
 
 fn state(usb: UsbGrant) -> HelperState {
-    HelperState {
-        locked: false,
-        usb,
-        reboot_in_ms: None,
-        retry_after_ms: 0,
-        failed_attempts: 0,
-    }
+    HelperState::unlocked(usb)
 }
 
 fn frame(message: &Message) -> Vec<u8> {
