@@ -16,7 +16,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 mod lock;
+mod policy;
 pub use lock::{IdleInhibit, LockConfig};
+pub use palisade_protocols::{Global, GlobalSet, Policy};
 
 /// Where the config is read from when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/palisade/config.toml";
@@ -54,6 +56,9 @@ pub struct Config {
     pub bindings: Bindings,
     /// When the screen locks by itself, and when outputs go dark.
     pub lock: LockConfig,
+    /// Which globals each identity may see (`[policy]` and each app's
+    /// `globals`).
+    pub policy: Policy,
 }
 
 /// One launchable application and its identity.
@@ -73,6 +78,9 @@ pub struct AppConfig {
     pub autostart: bool,
     /// Extra environment variables, sorted by name.
     pub env: Vec<(String, String)>,
+    /// The globals this app may see, when it has its own list; otherwise
+    /// `[policy] apps` applies.
+    pub globals: Option<GlobalSet>,
 }
 
 /// XKB keymap names and key repeat.
@@ -223,6 +231,7 @@ impl Config {
         let keyboard = keep(&mut errors, raw.keyboard.unwrap_or_default().validate(&cx));
         let binding_list = keep(&mut errors, raw.bindings.unwrap_or_default().validate(&cx));
         let lock_config = keep(&mut errors, raw.lock.unwrap_or_default().validate(&cx));
+        let policy = keep(&mut errors, raw.policy.unwrap_or_default().validate(&cx));
         let theme = match raw.theme {
             None => Some(palisade_themes::Theme::default()),
             Some(name) => load_theme(&cx, name).map_err(|e| errors.extend(e)).ok(),
@@ -243,10 +252,19 @@ impl Config {
                 )
             })
             .collect();
-        match (keyboard, binding_list, theme, lock_config) {
-            (Some(keyboard), Some(binding_list), Some(theme), Some(lock_config))
-                if errors.is_empty() =>
-            {
+        match (keyboard, binding_list, theme, lock_config, policy) {
+            (
+                Some(keyboard),
+                Some(binding_list),
+                Some(theme),
+                Some(lock_config),
+                Some(mut policy),
+            ) if errors.is_empty() => {
+                for app in &apps {
+                    if let Some(set) = app.globals {
+                        policy.per_app.insert(app.id.clone(), set);
+                    }
+                }
                 let [focus_next, focus_prev, close, toggle_usb, lock, secure_attention] =
                     binding_list.map(|(_, chord, _)| chord);
                 Ok(Config {
@@ -263,6 +281,7 @@ impl Config {
                         secure_attention,
                     },
                     lock: lock_config,
+                    policy,
                 })
             }
             _ => Err(errors),
@@ -388,6 +407,7 @@ struct RawConfig {
     keyboard: Option<RawKeyboard>,
     bindings: Option<RawBindings>,
     lock: Option<lock::RawLock>,
+    policy: Option<policy::RawPolicy>,
     #[serde(default)]
     app: Vec<RawApp>,
 }
@@ -427,6 +447,7 @@ struct RawApp {
     autostart: bool,
     #[serde(default)]
     env: BTreeMap<Spanned<String>, Spanned<String>>,
+    globals: Option<policy::RawGlobals>,
 }
 
 impl RawKeyboard {
@@ -593,7 +614,13 @@ impl RawApp {
             env.push((k.into_inner(), v.into_inner()));
         }
 
+        let globals = match self.globals {
+            None => None,
+            Some(list) => Some(policy::parse_globals(cx, list, "globals")?),
+        };
+
         Ok(AppConfig {
+            globals,
             id,
             label: self.label.into_inner(),
             color,

@@ -13,7 +13,6 @@
 
 use std::time::{Duration, Instant};
 
-use smithay::delegate_idle_inhibit;
 use smithay::reexports::calloop::timer::{TimeoutAction, Timer};
 use smithay::reexports::calloop::RegistrationToken;
 use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
@@ -238,4 +237,3 @@ impl IdleInhibitHandler for State {
         inhibitors.retain(|s| s.alive());
     }
 }
-delegate_idle_inhibit!(State);

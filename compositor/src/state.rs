@@ -68,6 +68,9 @@ pub struct ClientState {
     /// The pid recorded at spawn: `get_credentials` on a socketpair would
     /// report our own pid.
     pub pid: Option<u32>,
+    /// The globals this client may see, from the policy for its identity,
+    /// fixed at insertion (see `handlers/globals.rs`).
+    pub globals: palisade_protocols::GlobalSet,
 }
 
 impl ClientData for ClientState {
@@ -485,10 +488,12 @@ impl Palisade {
         identity: Identity,
         pid: Option<u32>,
     ) -> anyhow::Result<Client> {
+        let globals = self.config.policy.for_identity(&identity.id);
         let data = Arc::new(ClientState {
             compositor_state: CompositorClientState::default(),
             identity,
             pid,
+            globals,
         });
         self.display_handle
             .insert_client(stream, data)

@@ -47,7 +47,15 @@ fn welcome(usb: UsbGrant) -> Message {
 /// A compositor with one output and a fixed clock, so only what a test
 /// does changes the panel's pixels.
 fn fixture() -> Fixture {
-    let mut f = Fixture::new(vec![output(1280, 800, 1.0)]);
+    // The shipped policy offers keyboard-shortcuts-inhibit to nobody; grant
+    // it to "vm" here, as a config would, to test what an inhibitor gets.
+    let mut config = palisade::config::Config::embedded_default();
+    let policy = &mut config.policy;
+    let with_inhibitor = policy
+        .apps
+        .with(palisade_protocols::Global::KeyboardShortcutsInhibit);
+    policy.per_app.insert("vm".into(), with_inhibitor);
+    let mut f = Fixture::with_config(config, vec![output(1280, 800, 1.0)]);
     f.driver.state.pal.clock_override = Some("12:00".into());
     f
 }

@@ -9,7 +9,6 @@ use smithay::wayland::compositor::{get_parent, is_sync_subsurface, CompositorCli
 use smithay::wayland::compositor::{CompositorHandler, CompositorState};
 use smithay::wayland::shell::xdg::XdgToplevelSurfaceData;
 use smithay::wayland::shm::{ShmHandler, ShmState};
-use smithay::{delegate_compositor, delegate_shm};
 
 use crate::state::{ClientState, State};
 
@@ -104,8 +103,6 @@ impl State {
     }
 }
 
-delegate_compositor!(State);
-
 impl BufferHandler for State {
     fn buffer_destroyed(&mut self, _buffer: &WlBuffer) {}
 }
@@ -115,4 +112,3 @@ impl ShmHandler for State {
         &self.pal.shm_state
     }
 }
-delegate_shm!(State);

@@ -3,7 +3,6 @@
 //! keyboard focus. Privileged bindings are never affected: `match_binding`
 //! matches them before it looks at the inhibitor.
 
-use smithay::delegate_keyboard_shortcuts_inhibit;
 use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
 use smithay::reexports::wayland_server::Resource;
 use smithay::wayland::keyboard_shortcuts_inhibit::{
@@ -40,7 +39,6 @@ impl KeyboardShortcutsInhibitHandler for State {
         info!("keyboard shortcuts inhibitor destroyed");
     }
 }
-delegate_keyboard_shortcuts_inhibit!(State);
 
 impl Palisade {
     /// Whether `focus` (the keyboard focus) holds an active inhibitor: then

@@ -1,9 +1,11 @@
 //! Wayland protocol handlers: one file per protocol where there is logic,
 //! the rest here. Every global the compositor offers is created in
-//! `Palisade::new`; there is deliberately no Xwayland, layer-shell,
-//! session-lock, screencopy, data-control or virtual input anywhere.
+//! `Palisade::new` and gated per identity in `globals.rs`; there is
+//! deliberately no Xwayland, layer-shell, session-lock, screencopy,
+//! data-control or virtual input anywhere.
 
 mod compositor;
+mod globals;
 mod keyboard_shortcuts_inhibit;
 mod xdg_shell;
 
@@ -21,10 +23,6 @@ use smithay::wayland::selection::data_device::{
 };
 use smithay::wayland::selection::SelectionHandler;
 use smithay::wayland::tablet_manager::TabletSeatHandler;
-use smithay::{
-    delegate_cursor_shape, delegate_data_device, delegate_dmabuf, delegate_fractional_scale,
-    delegate_output, delegate_presentation, delegate_seat, delegate_viewporter,
-};
 
 use crate::state::State;
 
@@ -51,10 +49,8 @@ impl SeatHandler for State {
         set_data_device_focus(dh, seat, client);
     }
 }
-delegate_seat!(State);
 
 impl TabletSeatHandler for State {}
-delegate_cursor_shape!(State);
 
 impl SelectionHandler for State {
     type SelectionUserData = ();
@@ -67,13 +63,8 @@ impl DataDeviceHandler for State {
 }
 impl ClientDndGrabHandler for State {}
 impl ServerDndGrabHandler for State {}
-delegate_data_device!(State);
 
 impl OutputHandler for State {}
-delegate_output!(State);
-
-delegate_viewporter!(State);
-delegate_presentation!(State);
 
 impl FractionalScaleHandler for State {
     fn new_fractional_scale(&mut self, surface: WlSurface) {
@@ -93,7 +84,6 @@ impl FractionalScaleHandler for State {
         });
     }
 }
-delegate_fractional_scale!(State);
 
 impl DmabufHandler for State {
     fn dmabuf_state(&mut self) -> &mut DmabufState {
@@ -118,4 +108,3 @@ impl DmabufHandler for State {
         }
     }
 }
-delegate_dmabuf!(State);

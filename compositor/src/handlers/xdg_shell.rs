@@ -18,7 +18,6 @@ use smithay::wayland::shell::xdg::decoration::XdgDecorationHandler;
 use smithay::wayland::shell::xdg::{
     PopupSurface, PositionerState, ToplevelSurface, XdgShellHandler, XdgShellState,
 };
-use smithay::{delegate_xdg_decoration, delegate_xdg_shell};
 use tracing::debug;
 
 use crate::state::{Mapped, Palisade, State};
@@ -162,7 +161,6 @@ impl XdgShellHandler for State {
         self.pal.queue_redraw_all();
     }
 }
-delegate_xdg_shell!(State);
 
 impl XdgDecorationHandler for State {
     fn new_decoration(&mut self, toplevel: ToplevelSurface) {
@@ -182,7 +180,6 @@ impl XdgDecorationHandler for State {
         self.new_decoration(toplevel);
     }
 }
-delegate_xdg_decoration!(State);
 
 /// Popups get their first configure on their first commit.
 pub(crate) fn popup_initial_configure(pal: &Palisade, surface: &WlSurface) {
