@@ -183,6 +183,14 @@ impl TestClient {
             .collect()
     }
 
+    /// Globals as advertised (interface name, global name), minus removed ones.
+    pub fn global_names(&self) -> Vec<(String, u32)> {
+        let globals = self.state.globals.iter();
+        globals
+            .map(|(name, interface, _)| (interface.clone(), *name))
+            .collect()
+    }
+
     /// Sends wl_display.sync; [`Self::sync_done`] turns true once the server has processed
     /// every request sent before it. Lets a harness implement non-blocking round trips.
     pub fn send_sync(&mut self) -> SyncId {

@@ -515,3 +515,27 @@ fn validate_reports_every_error_with_its_file_and_line() {
     }
     assert!(run.stderr.contains("5 error(s)"), "{}", run.stderr);
 }
+
+#[test]
+fn validate_refuses_a_config_that_grants_a_never_offered_global() {
+    let run = validate("policy-never-offered.toml");
+    run.assert_failure("a config granting screencopy and virtual-keyboard");
+    for (file_line, what) in [
+        (
+            "policy-never-offered.toml:13:",
+            "\"zwlr_screencopy_manager_v1\" is never offered",
+        ),
+        (
+            "policy-never-offered.toml:21:",
+            "\"zwp_virtual_keyboard_manager_v1\" is never offered",
+        ),
+    ] {
+        let line = run.stderr.lines().find(|l| l.contains(file_line));
+        assert!(
+            line.is_some_and(|l| l.contains(what)),
+            "no error at {file_line} about {what}; stderr:\n{}",
+            run.stderr
+        );
+    }
+    assert!(run.stderr.contains("2 error(s)"), "{}", run.stderr);
+}

@@ -94,6 +94,14 @@ const REJECTED: &[(&str, usize, &str)] = &[
     ("[lock]\nidle_inhibit = \"maybe\"\n", 2, "keep-screen-on"),
     ("[lock]\nidle_after = 300\n", 2, "string"),
     ("[lock]\nidle = \"5m\"\n", 2, "idle"),
+    // The global policy: never-offered, unknown and repeated globals.
+    ("[policy]\napps = [\n  \"wl_compositor\",\n  \"zwlr_screencopy_manager_v1\",\n]\n", 4, "policy.apps: \"zwlr_screencopy_manager_v1\" is never offered"),
+    ("[policy]\nunknown = [\"wl_shm\", \"zwlr_layer_shell_v1\"]\n", 2, "policy.unknown: \"zwlr_layer_shell_v1\" is never offered"),
+    ("[policy]\nunknown = [\"wl_shm\", \"wl_shm\"]\n", 2, "wl_shm is listed twice"),
+    ("[policy]\napps = [\"wl_compostor\"]\n", 2, "not a global Palisade offers"),
+    ("[policy]\nbrowser = []\n", 2, "browser"),
+    (app!("a", "globals = [\"wl_shm\",\n \"zwp_virtual_keyboard_manager_v1\"]\n"), 7, "globals: \"zwp_virtual_keyboard_manager_v1\" is never offered"),
+    (app!("a", "globals = \"wl_shm\"\n"), 6, "sequence"),
     // Garbage.
     ("\u{0}", 1, ""),
     ("[[app]]", 1, "missing field"),
@@ -138,6 +146,8 @@ fn embedded_default_parses() {
     assert_eq!(c.keyboard, KeyboardConfig::default());
     assert_eq!(c.bindings, Bindings::default());
     assert_eq!(c.lock, LockConfig::default());
+    // The shipped file spells out the built-in policy, so an admin sees it.
+    assert_eq!(c.policy, palisade_protocols::Policy::default());
     let ids: Vec<_> = c.apps.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(ids, ["browser", "vm"]);
 
@@ -277,4 +287,35 @@ fn the_lock_section_reads_durations_off_and_policies() {
         Some(std::time::Duration::from_secs(40))
     );
     assert_eq!(d.idle_inhibit, IdleInhibit::KeepScreenOn);
+}
+
+#[test]
+fn the_policy_section_and_app_globals_set_each_identitys_globals() {
+    use palisade_protocols::{default_apps, default_unknown, Global};
+    let d = parse("").unwrap().policy;
+    assert_eq!(d.apps, default_apps());
+    assert_eq!(d.unknown, default_unknown());
+    assert!(d.per_app.is_empty());
+
+    let text = concat!(
+        "[policy]\nunknown = []\napps = [\"wl_compositor\", \"wl_shm\"]\n",
+        app!(
+            "term",
+            "globals = [\"wl_compositor\", \"zwp_keyboard_shortcuts_inhibit_manager_v1\"]\n"
+        ),
+        app!("web", ""),
+    );
+    let c = parse(text).unwrap();
+    let p = &c.policy;
+    assert_eq!(p.for_identity("unknown"), GlobalSet::EMPTY);
+    assert_eq!(
+        p.for_identity("web"),
+        GlobalSet::of(&[Global::Compositor, Global::Shm])
+    );
+    assert_eq!(
+        p.for_identity("term"),
+        GlobalSet::of(&[Global::Compositor, Global::KeyboardShortcutsInhibit])
+    );
+    assert_eq!(c.app("term").unwrap().globals, Some(p.for_identity("term")));
+    assert_eq!(c.app("web").unwrap().globals, None);
 }
