@@ -248,11 +248,22 @@ pub fn default_apps() -> GlobalSet {
     ])
 }
 
-/// The minimum to show a window and take input: no clipboard, no output
-/// details beyond wl_output, no timing, no inhibitors, no GPU buffers.
+/// The minimum to show a window and take input: no output details beyond
+/// wl_output, no timing, no inhibitors, no GPU buffers. The clipboard is in
+/// it because foot refuses to start without wl_data_device_manager; what an
+/// "unknown" client copies is offered only to "unknown" clients, like any
+/// identity's.
 pub fn default_unknown() -> GlobalSet {
     use Global::*;
-    GlobalSet::of(&[Compositor, Subcompositor, Shm, XdgWmBase, Seat, Output])
+    GlobalSet::of(&[
+        Compositor,
+        Subcompositor,
+        Shm,
+        XdgWmBase,
+        Seat,
+        Output,
+        DataDevice,
+    ])
 }
 
 #[cfg(test)]
@@ -302,7 +313,7 @@ mod tests {
         assert_eq!(policy.for_identity("browser"), default_apps());
         assert_eq!(policy.for_identity(UNKNOWN_IDENTITY), default_unknown());
         assert!(!default_apps().contains(Global::KeyboardShortcutsInhibit));
-        assert!(!default_unknown().contains(Global::DataDevice));
+        assert!(!default_unknown().contains(Global::IdleInhibit));
         // The unknown identity gets a strict subset of what apps get.
         for g in default_unknown().iter() {
             assert!(default_apps().contains(g), "{g}");

@@ -110,7 +110,7 @@ fn the_shipped_policy_gives_apps_a_browsers_needs_and_unknown_the_minimum() {
         seen(&mut f, unknown),
         names(palisade_protocols::default_unknown())
     );
-    assert!(!seen(&mut f, unknown).contains("wl_data_device_manager"));
+    assert!(!seen(&mut f, unknown).contains("zwp_idle_inhibit_manager_v1"));
     assert!(!seen(&mut f, app).contains("zwp_keyboard_shortcuts_inhibit_manager_v1"));
 }
 
