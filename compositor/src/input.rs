@@ -317,7 +317,7 @@ impl State {
                 }
             }
             Action::Launch(id) => {
-                if let Err(err) = self.launch_app(&id) {
+                if let Err(err) = self.launch_app_for_user(&id) {
                     tracing::warn!("launching {id}: {err:#}");
                 }
             }
@@ -443,7 +443,7 @@ impl State {
                     .map(|m| m.window.clone());
                 if let Some(window) = window {
                     if self.pal.focused_window().as_ref() != Some(&window) {
-                        self.pal.focus_window(Some(&window));
+                        self.pal.focus_by_user(&window);
                         self.apply_focus();
                     }
                 }

@@ -38,6 +38,9 @@ pub struct WindowInfo {
     pub focused: bool,
     pub fullscreen: bool,
     pub pid: Option<u32>,
+    /// It appeared while another identity had focus and has not been
+    /// focused since: the panel marks its entry.
+    pub attention: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -126,6 +129,7 @@ impl Palisade {
                     focused: focused.as_ref() == Some(&m.window),
                     fullscreen,
                     pid: data.pid,
+                    attention: m.attention,
                 })
             })
             .collect();

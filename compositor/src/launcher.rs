@@ -53,13 +53,38 @@ impl Drop for Children {
 
 impl Palisade {
     /// Run `command` with its own Wayland connection (WAYLAND_SOCKET) and the
-    /// given identity. Returns the child's pid.
+    /// given identity. Returns the child's pid. Not at the user's request:
+    /// its windows take focus from no other identity (`crate::focus`).
     pub fn spawn(
         &mut self,
         command: &[String],
         env: &[(String, String)],
         identity: Identity,
     ) -> anyhow::Result<u32> {
+        self.spawn_client(command, env, identity)
+            .map(|(pid, _)| pid)
+    }
+
+    /// `spawn`, because the user asked for it: the app's first window may
+    /// take focus from another identity.
+    pub fn spawn_for_user(
+        &mut self,
+        command: &[String],
+        env: &[(String, String)],
+        identity: Identity,
+    ) -> anyhow::Result<u32> {
+        let (pid, client) = self.spawn_client(command, env, identity)?;
+        self.note_user_launch(&client);
+        Ok(pid)
+    }
+
+    /// `spawn`, returning the inserted client too.
+    pub(crate) fn spawn_client(
+        &mut self,
+        command: &[String],
+        env: &[(String, String)],
+        identity: Identity,
+    ) -> anyhow::Result<(u32, smithay::reexports::wayland_server::Client)> {
         let (program, args) = command.split_first().context("empty command")?;
         let (ours, theirs) = UnixStream::pair().context("creating the client socketpair")?;
         let fd = theirs.as_raw_fd();
@@ -110,8 +135,8 @@ impl Palisade {
         let pid = child.id();
         info!(identity = %identity.id, pid, program = %program, "launched");
         let id = identity.id.clone();
-        self.insert_client(ours, identity, Some(pid))?;
+        let client = self.insert_client(ours, identity, Some(pid))?;
         self.children.list.push((child, id));
-        Ok(pid)
+        Ok((pid, client))
     }
 }

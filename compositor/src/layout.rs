@@ -51,7 +51,18 @@ impl Palisade {
             toplevel.send_pending_configure();
         }
         if mapped.mapped {
+            // Mapping moves a window to the top; one already in the space
+            // keeps its place, so a client cannot raise itself above the
+            // focused window by asking for fullscreen or a new parent.
+            let above: Vec<Window> = (self.space.elements())
+                .skip_while(|w| **w != window)
+                .skip(1)
+                .cloned()
+                .collect();
             self.space.map_element(window, rect.loc, false);
+            for w in above {
+                self.space.raise_element(&w, false);
+            }
         }
     }
 
@@ -161,16 +172,10 @@ impl Palisade {
         let surface: Option<WlSurface> =
             window.and_then(|w| w.wl_surface().map(|s| s.into_owned()));
         if let Some(window) = window {
-            self.space.raise_element(window, true);
-            // Keep dialogs above the window they belong to.
-            let children: Vec<Window> = self
-                .windows
-                .iter()
-                .filter(|m| m.mapped && m.window.toplevel().and_then(|t| t.parent()) == surface)
-                .map(|m| m.window.clone())
-                .collect();
-            for child in children {
-                self.space.raise_element(&child, false);
+            self.raise_with_dialogs(window, true);
+            // It has what it wanted: the panel stops asking for attention.
+            for m in self.windows.iter_mut().filter(|m| m.window == *window) {
+                m.attention = false;
             }
         }
         for m in &self.windows {
@@ -184,6 +189,21 @@ impl Palisade {
         // the change is applied by `State::apply_focus` before any input.
         self.pending_focus = Some(surface);
         self.queue_redraw_all();
+    }
+
+    /// Raise a window, and its dialogs above it.
+    pub fn raise_with_dialogs(&mut self, window: &Window, activate: bool) {
+        let surface = window.wl_surface().map(|s| s.into_owned());
+        self.space.raise_element(window, activate);
+        let children: Vec<Window> = self
+            .windows
+            .iter()
+            .filter(|m| m.mapped && m.window.toplevel().and_then(|t| t.parent()) == surface)
+            .map(|m| m.window.clone())
+            .collect();
+        for child in children {
+            self.space.raise_element(&child, false);
+        }
     }
 
     /// After a window goes away: if it had focus, the topmost mapped window
@@ -229,7 +249,7 @@ impl Palisade {
             (Some(i), true) => (i + 1) % order.len(),
             (Some(i), false) => (i + order.len() - 1) % order.len(),
         };
-        self.focus_window(Some(&order[next]));
+        self.focus_by_user(&order[next]);
     }
 
     /// Super+Q: ask the focused window to close (the client decides).

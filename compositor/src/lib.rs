@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod focus;
 pub mod handlers;
 pub mod helper;
 pub mod idle;

@@ -332,11 +332,14 @@ impl State {
                 return;
             }
             self.pal.lock_focus_dropped = true;
-            self.pal.pending_focus = None;
+            // A focus decided but not applied yet (a window that mapped
+            // since the lock request and may take focus) is the one the
+            // unlock gives back.
+            let decided = self.pal.pending_focus.take().flatten();
             let serial = SERIAL_COUNTER.next_serial();
             let time = self.pal.now_ms();
             if let Some(keyboard) = self.pal.seat.get_keyboard() {
-                self.pal.focus_before_lock = keyboard.current_focus();
+                self.pal.focus_before_lock = decided.or_else(|| keyboard.current_focus());
                 keyboard.set_focus(self, None, serial);
             }
             if let Some(pointer) = self.pal.seat.get_pointer() {

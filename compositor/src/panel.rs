@@ -79,7 +79,7 @@ impl Palisade {
                     color: identity.color,
                     title,
                     focused: focused.as_ref() == Some(&m.window),
-                    attention: false,
+                    attention: m.attention,
                 })
             })
             .collect();
@@ -212,7 +212,7 @@ impl State {
                     .find(|m| m.id == id)
                     .map(|m| m.window.clone());
                 if let Some(window) = window {
-                    self.pal.focus_window(Some(&window));
+                    self.pal.focus_by_user(&window);
                     self.apply_focus();
                 }
             }

@@ -102,6 +102,9 @@ pub struct Mapped {
     /// Stable ids of the four border bars, so damage tracking sees them as
     /// the same elements from frame to frame.
     pub border_ids: [Id; 4],
+    /// It appeared while another identity had focus and was not given it
+    /// (see `crate::focus`); cleared when it gets focus.
+    pub attention: bool,
 }
 
 /// Frame pacing state of one output.
@@ -184,6 +187,8 @@ pub struct Palisade {
     pub pending_focus:
         Option<Option<smithay::reexports::wayland_server::protocol::wl_surface::WlSurface>>,
     pub children: Children,
+    /// Apps the user launched whose first window may take focus.
+    pub user_launches: crate::focus::UserLaunches,
     /// The public socket's name, when the config opened one.
     pub public_socket: Option<String>,
     /// The panel renderer (fonts loaded once) and its style from the theme.
@@ -354,8 +359,22 @@ impl State {
         }
     }
 
-    /// Launch an app from the config by id.
+    /// Launch an app from the config by id, because the user asked for it
+    /// (a shortcut, a scenario step): its first window may take focus from
+    /// another identity (see `crate::focus`).
+    pub fn launch_app_for_user(&mut self, id: &str) -> anyhow::Result<u32> {
+        let (pid, client) = self.launch_app_client(id)?;
+        self.pal.note_user_launch(&client);
+        Ok(pid)
+    }
+
+    /// Launch an app from the config by id, not at the user's request
+    /// (autostart): its windows take focus from no other identity.
     pub fn launch_app(&mut self, id: &str) -> anyhow::Result<u32> {
+        self.launch_app_client(id).map(|(pid, _)| pid)
+    }
+
+    fn launch_app_client(&mut self, id: &str) -> anyhow::Result<(u32, Client)> {
         let app = self
             .pal
             .config
@@ -367,7 +386,7 @@ impl State {
             label: app.label.clone(),
             color: app.color,
         };
-        self.pal.spawn(&app.command, &app.env, identity)
+        self.pal.spawn_client(&app.command, &app.env, identity)
     }
 }
 
@@ -446,6 +465,7 @@ impl Palisade {
             suppressed_keys: Vec::new(),
             pending_focus: None,
             children: Children::default(),
+            user_launches: Default::default(),
             public_socket: None,
             panel: palisade_panel::Panel::new(),
             panel_style: crate::panel::panel_style(&config_theme),

@@ -337,6 +337,21 @@ impl TestClient {
     /// Creates a popup on `parent` and sends its initial commit. The positioner is destroyed
     /// right away: the server copies its state at get_popup time.
     pub fn create_popup(&mut self, parent: WindowId, spec: &PositionerSpec) -> PopupId {
+        self.new_popup(parent, spec, None)
+    }
+
+    /// Like [`Self::create_popup`], with an xdg_popup.grab before the first
+    /// commit, carrying whatever `serial` the client chooses.
+    pub fn create_grabbing_popup(
+        &mut self,
+        parent: WindowId,
+        spec: &PositionerSpec,
+        serial: u32,
+    ) -> PopupId {
+        self.new_popup(parent, spec, Some(serial))
+    }
+
+    fn new_popup(&mut self, parent: WindowId, spec: &PositionerSpec, grab: Option<u32>) -> PopupId {
         let id = self.state.popups.len();
         let (compositor, wm_base) = self.shell_globals();
         let positioner = wm_base.create_positioner(&self.qh, ());
@@ -353,6 +368,9 @@ impl TestClient {
         let parent_surface = &self.state.windows[parent].shell.xdg_surface;
         let popup = xdg_surface.get_popup(Some(parent_surface), &positioner, &self.qh, id);
         positioner.destroy();
+        if let (Some(serial), Some(seat)) = (grab, &self.state.seat) {
+            popup.grab(seat, serial);
+        }
         surface.commit();
 
         self.state.popups.push(Popup {

@@ -90,15 +90,28 @@ impl Fixture {
         }
     }
 
-    /// Connect an in-process client with the given identity and wait until
-    /// it has its globals and seat.
+    /// Connect an in-process client with the given identity, as if the user
+    /// had launched it (its first window may take focus from another
+    /// identity), and wait until it has its globals and seat.
     pub fn add_client(&mut self, identity: Identity) -> ClientId {
+        self.connect_client(identity, true)
+    }
+
+    /// Connect an in-process client the user did not launch (like an
+    /// autostart app): its windows take focus from no other identity.
+    pub fn add_background_client(&mut self, identity: Identity) -> ClientId {
+        self.connect_client(identity, false)
+    }
+
+    fn connect_client(&mut self, identity: Identity, by_user: bool) -> ClientId {
         let (ours, theirs) = UnixStream::pair().expect("socketpair");
-        self.driver
-            .state
-            .pal
+        let pal = &mut self.driver.state.pal;
+        let client = pal
             .insert_client(ours, identity, None)
             .expect("inserting a test client");
+        if by_user {
+            pal.note_user_launch(&client);
+        }
         self.clients.push(TestClient::new(theirs));
         let id = self.clients.len() - 1;
         self.wait("the test client to receive its globals", |f| {

@@ -90,10 +90,10 @@ impl State {
         if has_buffer && !mapped {
             self.pal.windows[index].mapped = true;
             self.pal.layout_window(index);
-            // The newest window gets focus, on its first buffer: foot crashes
-            // if keyboard focus arrives before its first configure.
-            let window = self.pal.windows[index].window.clone();
-            self.pal.focus_window(Some(&window));
+            // Focus is decided on the first buffer: foot crashes if
+            // keyboard focus arrives before its first configure. The window
+            // may not take it from another identity (`crate::focus`).
+            self.pal.window_mapped(index);
         } else if !has_buffer && mapped {
             self.pal.windows[index].mapped = false;
             let window = self.pal.windows[index].window.clone();

@@ -44,6 +44,7 @@ impl XdgShellHandler for State {
             output,
             mapped: false,
             border_ids: std::array::from_fn(|_| smithay::backend::renderer::element::Id::new()),
+            attention: false,
         });
     }
 
@@ -87,10 +88,20 @@ impl XdgShellHandler for State {
             surface.send_popup_done();
             return;
         }
-        let kind = PopupKind::Xdg(surface);
+        let kind = PopupKind::Xdg(surface.clone());
         let Ok(root) = find_popup_root_surface(&kind) else {
             return;
         };
+        // A grab moves keyboard focus to the popup, and the serial it is
+        // meant to carry is the client's word: only the focused window's
+        // menus may grab, or a window in the background could take the
+        // keyboard this way (`crate::focus`).
+        let focused = self.pal.focused_window();
+        if focused.and_then(|w| w.wl_surface().map(|s| s.into_owned())) != Some(root.clone()) {
+            debug!("popup grab refused: its window does not have focus");
+            surface.send_popup_done();
+            return;
+        }
         let seat = self.pal.seat.clone();
         let Ok(mut grab) = self.pal.popups.grab_popup(root, kind, &seat, serial) else {
             return;

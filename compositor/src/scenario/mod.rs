@@ -80,10 +80,14 @@ fn run_step(driver: &mut Driver, step: &Step) -> anyhow::Result<()> {
     let timeout = step.timeout;
     match &step.action {
         Action::Launch(id) => {
-            driver.state.launch_app(id)?;
+            // A scenario's steps stand for the user.
+            driver.state.launch_app_for_user(id)?;
         }
         Action::Run(command) => {
-            driver.state.pal.spawn(command, &[], Identity::unknown())?;
+            driver
+                .state
+                .pal
+                .spawn_for_user(command, &[], Identity::unknown())?;
         }
         Action::WaitWindows(n) => {
             let n = *n;
