@@ -127,11 +127,16 @@ pub struct Bindings {
     /// Privileged: the secure attention key (default `Ctrl+Alt+Delete`).
     /// Whatever a client draws, this brings up the compositor's lock.
     pub secure_attention: Chord,
+    /// Privileged: send the focused window's clipboard to the next window
+    /// of another identity the user focuses, for one paste; again cancels
+    /// it (default `Super+Shift+C`).
+    pub send_clipboard: Chord,
 }
 
 impl Bindings {
     /// The names of the bindings no client can ever see or inhibit.
-    pub const PRIVILEGED: [&'static str; 3] = ["toggle_usb", "lock", "secure_attention"];
+    pub const PRIVILEGED: [&'static str; 4] =
+        ["toggle_usb", "lock", "secure_attention", "send_clipboard"];
 }
 
 impl Default for Bindings {
@@ -156,6 +161,7 @@ impl Default for Bindings {
             toggle_usb: Chord::new(logo, "U"),
             lock: Chord::new(logo, "L"),
             secure_attention: Chord::new(ctrl_alt, "Delete"),
+            send_clipboard: Chord::new(logo_shift, "C"),
         }
     }
 }
@@ -247,7 +253,7 @@ impl Config {
             (Some(keyboard), Some(binding_list), Some(theme), Some(lock_config))
                 if errors.is_empty() =>
             {
-                let [focus_next, focus_prev, close, toggle_usb, lock, secure_attention] =
+                let [focus_next, focus_prev, close, toggle_usb, lock, secure_attention, send_clipboard] =
                     binding_list.map(|(_, chord, _)| chord);
                 Ok(Config {
                     apps,
@@ -261,6 +267,7 @@ impl Config {
                         toggle_usb,
                         lock,
                         secure_attention,
+                        send_clipboard,
                     },
                     lock: lock_config,
                 })
@@ -413,6 +420,7 @@ struct RawBindings {
     toggle_usb: Option<Spanned<String>>,
     lock: Option<Spanned<String>>,
     secure_attention: Option<Spanned<String>>,
+    send_clipboard: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -465,7 +473,7 @@ impl RawKeyboard {
 type BindingEntry = (&'static str, Chord, Option<Range<usize>>);
 
 impl RawBindings {
-    fn validate(self, cx: &Cx<'_>) -> Result<[BindingEntry; 6], ConfigError> {
+    fn validate(self, cx: &Cx<'_>) -> Result<[BindingEntry; 7], ConfigError> {
         let d = Bindings::default();
         // The order of `Bindings`' fields, which `parse_all` relies on.
         let mut list = [
@@ -479,6 +487,7 @@ impl RawBindings {
                 d.secure_attention,
                 self.secure_attention,
             ),
+            ("send_clipboard", d.send_clipboard, self.send_clipboard),
         ]
         .map(|(name, chord, field)| (name, chord, field, None));
         for (name, chord, field, span) in &mut list {
