@@ -98,6 +98,8 @@ enum Transfer {
         sources: (RegistrationToken, RegistrationToken),
         /// The user moved focus while the owner was still writing.
         user_moved: bool,
+        /// Read as X11 `STRING` (Latin-1), to be turned into UTF-8.
+        latin1: bool,
     },
     /// Read; waiting for the user to focus a window of another identity.
     InTransit {
@@ -194,9 +196,6 @@ impl Palisade {
     /// this returns. Only the keyboard-focused client may set it, so its
     /// identity is the new owner.
     pub fn clipboard_new_selection(&mut self, types: Option<Vec<String>>) {
-        // Nobody is offered anything until the new selection is in place: a
-        // focus set now would be offered the old one, another identity's.
-        set_data_device_focus(&self.display_handle, &self.seat, None);
         let owner = types
             .as_ref()
             .and(self.focused_client())
@@ -209,6 +208,10 @@ impl Palisade {
             self.clipboard.transfer = Transfer::Idle;
             self.queue_redraw_all();
         }
+        // The setter may not have the data device focus yet (it had none
+        // while another identity owned the clipboard). It gets it once
+        // Smithay has installed the new selection: pointing the focus at it
+        // now would offer it the old selection, another identity's.
         self.loop_handle.insert_idle(|state: &mut State| {
             let client = state.pal.focused_client();
             state.pal.set_selection_focus(client);
@@ -524,6 +527,7 @@ impl State {
             data: Vec::new(),
             sources: (pipe, timer),
             user_moved: false,
+            latin1: *mime == "STRING",
         };
     }
 }
@@ -583,22 +587,40 @@ impl Palisade {
             from,
             data,
             user_moved,
+            latin1,
             ..
         } = std::mem::take(&mut self.clipboard.transfer)
         else {
             return;
         };
+        self.queue_redraw_all();
         if data.is_empty() {
             info!(from = %from.id, "clipboard transfer: the clipboard was empty");
+            return;
+        }
+        // It is offered as UTF-8 text: anything else is refused here rather
+        // than handed on as text.
+        let data = if latin1 {
+            data.iter().map(|&b| char::from(b)).collect::<String>()
+        } else {
+            match String::from_utf8(data) {
+                Ok(text) => text,
+                Err(_) => {
+                    warn!(from = %from.id, "clipboard transfer refused: not UTF-8 text");
+                    return;
+                }
+            }
+        };
+        if data.len() > MAX_TRANSFER_BYTES {
+            warn!("clipboard transfer refused: more than {MAX_TRANSFER_BYTES} bytes");
             return;
         }
         info!(from = %from.id, bytes = data.len(), "clipboard transfer in transit");
         self.clipboard.transfer = Transfer::InTransit {
             id,
             from: from.clone(),
-            data: data.into(),
+            data: data.into_bytes().into(),
         };
-        self.queue_redraw_all();
         let focused = self.focused_client();
         let to = focused.as_ref().and_then(identity_of);
         if let Some(to) = to.filter(|to| user_moved && to.id != from.id) {

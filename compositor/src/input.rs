@@ -670,6 +670,9 @@ mod tests {
             assert_eq!(m(logo, Keysym::l), Some(Action::Lock));
             assert_eq!(m(logo, Keysym::L), Some(Action::Lock));
             assert_eq!(m(ctrl_alt, Keysym::Delete), Some(Action::SecureAttention));
+            let logo_shift = mods(false, false, true, true);
+            assert_eq!(m(logo_shift, Keysym::c), Some(Action::SendClipboard));
+            assert_eq!(m(logo, Keysym::c), None);
             // Modifiers must match exactly, inhibited or not.
             assert_eq!(m(mods(false, false, true, true), Keysym::u), None);
             assert_eq!(m(mods(true, false, false, false), Keysym::Delete), None);

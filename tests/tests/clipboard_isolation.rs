@@ -11,12 +11,14 @@ use std::time::Duration;
 use palisade::clipboard::{TransitInfo, MAX_TRANSFER_BYTES, TEXT_TYPES};
 use palisade_lockscreen::Phase;
 use palisade_shortcuts::proto::{AuthOutcome, Message, Request, UsbGrant};
-use palisade_tests::client::{ClipboardRead, WindowId, TEXT_MIME};
+use palisade_tests::client::{ClipboardRead, KeyboardEvent, WindowId, TEXT_MIME};
 use palisade_tests::fixture::{identity, output, ClientId, Fixture, HelperPeer};
 
 const SECRET: &str = "s3cret from the vm";
 const SEND: &str = "Super+Shift+C";
 const OUTPUT: &str = "headless-1";
+/// The evdev code of the C key.
+const KEY_C: u32 = 46;
 
 type App = (&'static str, &'static str, [u8; 3]);
 const A: App = ("vm", "Dev VM", [0x34, 0xa8, 0x53]);
@@ -176,6 +178,14 @@ fn the_trusted_transfer_delivers_the_text_for_one_paste() {
     let (b, wb) = client(&mut f, B, [0, 255, 0, 255]);
     let (a, wa) = client(&mut f, A, [255, 0, 0, 255]);
     send_secret(&mut f, a);
+    // The chord is the compositor's: its key never reaches the client.
+    f.roundtrip(a);
+    let c_key = f
+        .client(a)
+        .keyboard_events()
+        .iter()
+        .any(|e| matches!(e, KeyboardEvent::Key { key, .. } if *key == KEY_C));
+    assert!(!c_key, "the C of Super+Shift+C reached the client");
     // The compositor read A's selection once, in the preferred text type.
     assert_eq!(f.client(a).clipboard_sends(), [TEXT_TYPES[0]]);
     assert_eq!(TEXT_TYPES[0], TEXT_MIME);
@@ -337,7 +347,7 @@ fn the_focused_window_must_own_the_clipboard() {
 #[test]
 fn a_stuck_or_oversized_owner_hangs_nothing() {
     let mut f = fixture();
-    f.driver.state.pal.clipboard.read_timeout = Duration::from_millis(300);
+    f.driver.state.pal.clipboard.read_timeout = Duration::from_secs(1);
     let (b, _) = client(&mut f, B, [0, 255, 0, 255]);
     let (a, _) = client(&mut f, A, [255, 0, 0, 255]);
 
@@ -345,9 +355,9 @@ fn a_stuck_or_oversized_owner_hangs_nothing() {
     f.client(a).hold_clipboard_fds();
     copy(&mut f, a, SECRET);
     f.key_chord(SEND);
-    f.roundtrip(a);
     assert!(f.state().clipboard.reading, "the compositor is not reading");
     // Meanwhile everything else goes on.
+    f.roundtrip(a);
     f.roundtrip(b);
     f.wait("the read to time out", |f| !f.state().clipboard.reading);
     assert_eq!(transit(&f), None);
@@ -379,6 +389,19 @@ fn a_stuck_or_oversized_owner_hangs_nothing() {
         "an oversized clipboard went into transit"
     );
 
+    // Only UTF-8 text crosses.
+    f.client(a).serve_clipboard_text(b"caf\xe9".to_vec());
+    copy(&mut f, a, "replaced by Latin-1 bytes");
+    f.key_chord(SEND);
+    f.wait("the read of Latin-1 bytes", |f| {
+        !f.state().clipboard.reading
+    });
+    assert_eq!(
+        transit(&f),
+        None,
+        "bytes that are not UTF-8 went into transit"
+    );
+
     // Exactly the cap goes through.
     f.client(a)
         .serve_clipboard_text(vec![b'y'; MAX_TRANSFER_BYTES]);
@@ -391,7 +414,7 @@ fn a_stuck_or_oversized_owner_hangs_nothing() {
 #[test]
 fn a_receiver_that_never_reads_hangs_nothing() {
     let mut f = fixture();
-    f.driver.state.pal.clipboard.write_timeout = Duration::from_millis(300);
+    f.driver.state.pal.clipboard.write_timeout = Duration::from_secs(1);
     let (b, wb) = client(&mut f, B, [0, 255, 0, 255]);
     let (a, _) = client(&mut f, A, [255, 0, 0, 255]);
     f.client(a)
