@@ -135,11 +135,16 @@ pub struct Bindings {
     /// Privileged: the secure attention key (default `Ctrl+Alt+Delete`).
     /// Whatever a client draws, this brings up the compositor's lock.
     pub secure_attention: Chord,
+    /// Privileged: send the focused window's clipboard to the next window
+    /// of another identity the user focuses, for one paste; again cancels
+    /// it (default `Super+Shift+C`).
+    pub send_clipboard: Chord,
 }
 
 impl Bindings {
     /// The names of the bindings no client can ever see or inhibit.
-    pub const PRIVILEGED: [&'static str; 3] = ["toggle_usb", "lock", "secure_attention"];
+    pub const PRIVILEGED: [&'static str; 4] =
+        ["toggle_usb", "lock", "secure_attention", "send_clipboard"];
 }
 
 impl Default for Bindings {
@@ -164,6 +169,7 @@ impl Default for Bindings {
             toggle_usb: Chord::new(logo, "U"),
             lock: Chord::new(logo, "L"),
             secure_attention: Chord::new(ctrl_alt, "Delete"),
+            send_clipboard: Chord::new(logo_shift, "C"),
         }
     }
 }
@@ -265,7 +271,7 @@ impl Config {
                         policy.per_app.insert(app.id.clone(), set);
                     }
                 }
-                let [focus_next, focus_prev, close, toggle_usb, lock, secure_attention] =
+                let [focus_next, focus_prev, close, toggle_usb, lock, secure_attention, send_clipboard] =
                     binding_list.map(|(_, chord, _)| chord);
                 Ok(Config {
                     apps,
@@ -279,6 +285,7 @@ impl Config {
                         toggle_usb,
                         lock,
                         secure_attention,
+                        send_clipboard,
                     },
                     lock: lock_config,
                     policy,
@@ -433,6 +440,7 @@ struct RawBindings {
     toggle_usb: Option<Spanned<String>>,
     lock: Option<Spanned<String>>,
     secure_attention: Option<Spanned<String>>,
+    send_clipboard: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -486,7 +494,7 @@ impl RawKeyboard {
 type BindingEntry = (&'static str, Chord, Option<Range<usize>>);
 
 impl RawBindings {
-    fn validate(self, cx: &Cx<'_>) -> Result<[BindingEntry; 6], ConfigError> {
+    fn validate(self, cx: &Cx<'_>) -> Result<[BindingEntry; 7], ConfigError> {
         let d = Bindings::default();
         // The order of `Bindings`' fields, which `parse_all` relies on.
         let mut list = [
@@ -500,6 +508,7 @@ impl RawBindings {
                 d.secure_attention,
                 self.secure_attention,
             ),
+            ("send_clipboard", d.send_clipboard, self.send_clipboard),
         ]
         .map(|(name, chord, field)| (name, chord, field, None));
         for (name, chord, field, span) in &mut list {

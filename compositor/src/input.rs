@@ -34,6 +34,9 @@ pub enum Action {
     /// The secure attention key: for now the same as `Lock` (the lock screen
     /// is the trusted path the user reaches with it).
     SecureAttention,
+    /// Put the focused window's clipboard in transit to the next window of
+    /// another identity the user focuses (or cancel the transfer).
+    SendClipboard,
 }
 
 impl Action {
@@ -41,9 +44,11 @@ impl Action {
     /// an active keyboard-shortcuts inhibitor: no client can take them.
     pub fn is_privileged(&self) -> bool {
         match self {
-            Action::ToggleUsb | Action::Lock | Action::SecureAttention | Action::ChangeVt(_) => {
-                true
-            }
+            Action::ToggleUsb
+            | Action::Lock
+            | Action::SecureAttention
+            | Action::ChangeVt(_)
+            | Action::SendClipboard => true,
             Action::FocusNext | Action::FocusPrev | Action::Close | Action::Launch(_) => false,
         }
     }
@@ -101,6 +106,7 @@ pub fn match_binding(
         (&b.toggle_usb, Action::ToggleUsb),
         (&b.lock, Action::Lock),
         (&b.secure_attention, Action::SecureAttention),
+        (&b.send_clipboard, Action::SendClipboard),
     ];
     if let Some((_, action)) =
         (privileged.into_iter()).find(|(c, _)| chord_matches(c, mods, raw_syms))
@@ -233,6 +239,9 @@ impl State {
         let Some(keyboard) = self.pal.seat.get_keyboard() else {
             return;
         };
+        // Before the key reaches anyone: a press ends a paste of a clipboard
+        // transfer, and focus changes until the end are the user's.
+        self.pal.clipboard_input_begins(pressed);
         let serial = SERIAL_COUNTER.next_serial();
         let raw = keycode.raw();
         let inhibited = self
@@ -303,6 +312,7 @@ impl State {
         if let Some(Some(action)) = action {
             self.run_action(action);
         }
+        self.pal.clipboard_input_ends();
     }
 
     pub fn run_action(&mut self, action: Action) {
@@ -323,6 +333,7 @@ impl State {
             }
             Action::ToggleUsb => self.pal.toggle_usb(),
             Action::Lock | Action::SecureAttention => self.pal.request_lock(),
+            Action::SendClipboard => self.send_clipboard(),
         }
         self.apply_focus();
     }
@@ -425,6 +436,7 @@ impl State {
             return;
         }
         self.apply_focus();
+        self.pal.clipboard_input_begins(pressed);
         let serial = SERIAL_COUNTER.next_serial();
         if pressed {
             let pos = self.pal.pointer_location;
@@ -466,6 +478,7 @@ impl State {
             );
             pointer.frame(self);
         }
+        self.pal.clipboard_input_ends();
     }
 }
 
@@ -657,6 +670,9 @@ mod tests {
             assert_eq!(m(logo, Keysym::l), Some(Action::Lock));
             assert_eq!(m(logo, Keysym::L), Some(Action::Lock));
             assert_eq!(m(ctrl_alt, Keysym::Delete), Some(Action::SecureAttention));
+            let logo_shift = mods(false, false, true, true);
+            assert_eq!(m(logo_shift, Keysym::c), Some(Action::SendClipboard));
+            assert_eq!(m(logo, Keysym::c), None);
             // Modifiers must match exactly, inhibited or not.
             assert_eq!(m(mods(false, false, true, true), Keysym::u), None);
             assert_eq!(m(mods(true, false, false, false), Keysym::Delete), None);
@@ -700,6 +716,7 @@ mod tests {
             (Action::ToggleUsb, true),
             (Action::Lock, true),
             (Action::SecureAttention, true),
+            (Action::SendClipboard, true),
         ];
         for (action, privileged) in all {
             assert_eq!(action.is_privileged(), privileged, "{action:?}");

@@ -53,6 +53,8 @@ pub struct StateInfo {
     /// The compositor's real uid (the session user's, never root's).
     pub uid: u32,
     pub helper: HelperInfo,
+    /// Who owns the clipboard and what is in transit.
+    pub clipboard: crate::clipboard::ClipboardInfo,
 }
 
 /// The link to `palisade-helper`. Every field but `connected` and `usb` is
@@ -140,6 +142,7 @@ impl Palisade {
             windows,
             uid: rustix::process::getuid().as_raw(),
             helper: self.helper_info(),
+            clipboard: self.clipboard_info(),
         }
     }
 

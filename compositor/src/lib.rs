@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod cli;
+pub mod clipboard;
 pub mod config;
 pub mod focus;
 pub mod handlers;

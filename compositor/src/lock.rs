@@ -90,6 +90,9 @@ impl Palisade {
             &self.display_handle,
             &self.seat,
         );
+        // A clipboard transfer being read, in transit or being pasted is
+        // dropped with it.
+        self.clipboard_lock_began();
         self.idle_lock_began();
         self.queue_redraw_all();
         if self.outputs.is_empty() {

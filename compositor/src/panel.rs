@@ -94,6 +94,7 @@ impl Palisade {
             battery: self.status.battery,
             clock: self.clock_text(),
             locked: false,
+            clipboard: self.clipboard_panel(),
         }
     }
 

@@ -233,6 +233,8 @@ pub struct Palisade {
     /// When the last lock was engaged (on every output), for tests to check
     /// what came first.
     pub lock_engaged_at: Option<Instant>,
+    /// Who owns the clipboard and the trusted transfer under way.
+    pub clipboard: crate::clipboard::Clipboard,
 }
 
 impl State {
@@ -489,6 +491,7 @@ impl Palisade {
             logind: None,
             sleep_pending: false,
             lock_engaged_at: None,
+            clipboard: crate::clipboard::Clipboard::default(),
         })
     }
 

@@ -4,7 +4,7 @@
 //! need repainting.
 
 use crate::draw::{Drawing, Item};
-use crate::model::{BatteryState, Hit, UsbState, WifiState, WindowEntry};
+use crate::model::{BatteryState, ClipboardTransit, Hit, UsbState, WifiState, WindowEntry};
 use crate::style::PanelStyle;
 use crate::text::{Face, Fonts};
 use crate::Rect;
@@ -18,6 +18,8 @@ pub enum RegionKind {
     /// The focused window's identity, shown prominently; also takes up the
     /// free space before the status area.
     Focused,
+    /// A clipboard transfer in transit; zero wide when there is none.
+    Clipboard,
     Usb,
     Wifi,
     Battery,
@@ -36,6 +38,7 @@ pub(crate) enum Key {
         entry_width: i32,
     },
     Focused(Option<(String, [u8; 3])>),
+    Clipboard(Option<ClipboardTransit>),
     Usb(UsbState),
     Wifi(WifiState),
     Battery(BatteryState),
@@ -116,6 +119,7 @@ pub(crate) fn prepare(fonts: &mut Fonts, u: &Units, key: &Key) -> Drawing {
             entry_width,
         } => windows_drawing(fonts, u, windows, *locked, *entry_width),
         Key::Focused(focused) => focused_drawing(fonts, u, focused.as_ref()),
+        Key::Clipboard(transit) => clipboard_drawing(fonts, u, transit.as_ref()),
         Key::Usb(usb) => usb_drawing(fonts, u, *usb),
         Key::Wifi(wifi) => wifi_drawing(fonts, u, wifi),
         Key::Battery(battery) => battery_drawing(fonts, u, *battery),
@@ -309,6 +313,79 @@ fn focused_drawing(fonts: &mut Fonts, u: &Units, focused: Option<&(String, [u8; 
     });
     d.width = x + w + pad;
     d
+}
+
+/// "Clipboard from Dev VM (12 bytes) → next window", on the focused
+/// background so it stands out, with the source identity's chip.
+fn clipboard_drawing(fonts: &mut Fonts, u: &Units, transit: Option<&ClipboardTransit>) -> Drawing {
+    let mut d = Drawing::default();
+    let Some(t) = transit else {
+        return d;
+    };
+    let (pad, inner) = (u.px(STATUS_PAD), u.px(ENTRY_PAD));
+    let mut x = pad + inner;
+    let chip_at = d.items.len();
+    x += u.px(CHIP) + u.px(GAP);
+    let c = u.style.text;
+    text(
+        fonts,
+        u,
+        &mut d,
+        &mut x,
+        "Clipboard from ",
+        Face::Regular,
+        None,
+        c,
+    );
+    let label_max = Some(u.px(FOCUSED_LABEL_MAX / 2.0));
+    text(
+        fonts,
+        u,
+        &mut d,
+        &mut x,
+        &t.from_label,
+        Face::Regular,
+        label_max,
+        c,
+    );
+    let to = match &t.to_label {
+        None => "next window".to_string(),
+        Some(label) => label.clone(),
+    };
+    let rest = format!(" ({}) → ", byte_count(t.bytes));
+    text(fonts, u, &mut d, &mut x, &rest, Face::Regular, None, c);
+    text(fonts, u, &mut d, &mut x, &to, Face::Regular, label_max, c);
+    let inset = u.px(5.0);
+    let boxed = Rect {
+        x: pad,
+        y: inset,
+        w: x + inner - pad,
+        h: u.height - 2 * inset,
+    };
+    let radius = (RADIUS * u.scale) as f32;
+    // The background first, then the chip, then the text already laid out.
+    d.items.insert(
+        chip_at,
+        Item::Rounded {
+            rect: boxed,
+            radius,
+            color: u.style.focused_background,
+        },
+    );
+    d.items
+        .insert(chip_at + 1, chip(u, pad + inner, CHIP, t.from_color));
+    d.width = boxed.x + boxed.w + pad;
+    d
+}
+
+/// "12 bytes", "3.4 KiB", "1.0 MiB".
+fn byte_count(n: usize) -> String {
+    match n {
+        1 => "1 byte".to_string(),
+        n if n < 1024 => format!("{n} bytes"),
+        n if n < 1024 * 1024 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0)),
+    }
 }
 
 fn usb_drawing(fonts: &mut Fonts, u: &Units, usb: UsbState) -> Drawing {
@@ -510,6 +587,14 @@ mod tests {
         assert_eq!(countdown(5), "0:05");
         assert_eq!(countdown(3723), "1:02:03");
         assert_eq!(countdown(u32::MAX), "1193046:28:15");
+    }
+
+    #[test]
+    fn byte_counts() {
+        assert_eq!(byte_count(1), "1 byte");
+        assert_eq!(byte_count(12), "12 bytes");
+        assert_eq!(byte_count(3500), "3.4 KiB");
+        assert_eq!(byte_count(1 << 20), "1.0 MiB");
     }
 
     #[test]

@@ -24,7 +24,9 @@ pub use draw::rounded as rounded_rect;
 use draw::Drawing;
 pub use layout::RegionKind;
 use layout::{Key, Units};
-pub use model::{BatteryState, Hit, PanelState, UsbState, WifiState, WindowEntry};
+pub use model::{
+    BatteryState, ClipboardTransit, Hit, PanelState, UsbState, WifiState, WindowEntry,
+};
 pub use style::{rgba8, PanelStyle};
 pub use text::{Face, Fonts, ShapedText};
 use tiny_skia::Pixmap;
@@ -309,11 +311,24 @@ impl Panel {
         let mut usb = make(RegionKind::Usb, Key::Usb(state.usb));
         let mut wifi = make(RegionKind::Wifi, Key::Wifi(state.wifi.clone()));
         let mut focused = make(RegionKind::Focused, Key::Focused(state.focused.clone()));
+        let mut clipboard = make(
+            RegionKind::Clipboard,
+            Key::Clipboard(state.clipboard.clone()),
+        );
 
         // Status widths by priority (lock and clock first), so a narrow
-        // output loses Wi-Fi before it loses the lock button.
+        // output loses Wi-Fi before it loses the lock button. A clipboard
+        // transfer is rare and short, and the user must see it: it comes
+        // right after them.
         let mut remaining = width;
-        for r in [&mut lock, &mut clock, &mut battery, &mut usb, &mut wifi] {
+        for r in [
+            &mut lock,
+            &mut clock,
+            &mut clipboard,
+            &mut battery,
+            &mut usb,
+            &mut wifi,
+        ] {
             r.rect.w = r.drawing.width.clamp(0, remaining);
             remaining -= r.rect.w;
         }
@@ -334,11 +349,18 @@ impl Panel {
         focused.rect.w = left - windows.rect.w;
 
         let mut x = left;
-        for r in [&mut usb, &mut wifi, &mut battery, &mut clock, &mut lock] {
+        for r in [
+            &mut clipboard,
+            &mut usb,
+            &mut wifi,
+            &mut battery,
+            &mut clock,
+            &mut lock,
+        ] {
             r.rect.x = x;
             x += r.rect.w;
         }
-        vec![windows, focused, usb, wifi, battery, clock, lock]
+        vec![windows, focused, clipboard, usb, wifi, battery, clock, lock]
     }
 
     /// What a click at a logical position means, according to the last

@@ -74,6 +74,22 @@ pub struct PanelState {
     /// Already formatted by the caller ("14:05"), so tests can fix it.
     pub clock: String,
     pub locked: bool,
+    /// A clipboard transfer the user started, until it is pasted or dropped.
+    pub clipboard: Option<ClipboardTransit>,
+}
+
+/// Text the user sent from one identity's clipboard with the trusted
+/// shortcut: in transit to the next window of another identity they focus,
+/// or offered to one and not yet pasted. All of it is the compositor's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClipboardTransit {
+    /// The source identity's label and colour from the config.
+    pub from_label: String,
+    pub from_color: [u8; 3],
+    pub bytes: usize,
+    /// The receiving identity's label once offered; None while waiting for
+    /// the next window.
+    pub to_label: Option<String>,
 }
 
 /// What a click at a panel position means.

@@ -61,6 +61,7 @@ fn regions_tile_the_strip() {
     let kinds = [
         RegionKind::Windows,
         RegionKind::Focused,
+        RegionKind::Clipboard,
         RegionKind::Usb,
         RegionKind::Wifi,
         RegionKind::Battery,
@@ -135,6 +136,12 @@ fn hostile_input_never_panics() {
     st.clock = weird.clone();
     st.wifi = WifiState::Connected { ssid: long.clone() };
     st.usb = UsbState::AllowedFor { seconds: u32::MAX };
+    st.clipboard = Some(ClipboardTransit {
+        from_label: long.clone(),
+        from_color: [0, 0, 0],
+        bytes: usize::MAX,
+        to_label: Some(weird.clone()),
+    });
     let batteries = [
         BatteryState::Level {
             percent: f64::NAN,
@@ -178,6 +185,60 @@ fn hostile_input_never_panics() {
             let _ = panel.hit(&s, 3.0, 3.0);
         }
     }
+}
+
+#[test]
+fn a_clipboard_transit_shows_in_its_own_region_and_goes_away() {
+    let mut panel = Panel::new();
+    let mut s = PanelSurface::new();
+    let style = PanelStyle::default();
+    let mut st = state();
+    panel.render(&mut s, &st, &style, 1280, 1.0);
+    let none = s
+        .region_rect(RegionKind::Clipboard)
+        .expect("clipboard region");
+    assert_eq!(none.w, 0, "no transfer, no room taken");
+
+    st.clipboard = Some(ClipboardTransit {
+        from_label: "Dev VM".into(),
+        from_color: [0x34, 0xa8, 0x53],
+        bytes: 12,
+        to_label: None,
+    });
+    let f = panel.render(&mut s, &st, &style, 1280, 1.0);
+    let (pixels, width, damage) = (f.pixels.to_vec(), f.width as i32, f.damage);
+    let r = s
+        .region_rect(RegionKind::Clipboard)
+        .expect("clipboard region");
+    assert!(r.w > 150, "the transfer's text needs room: {r:?}");
+    assert!(damage.contains(&r), "{r:?} not repainted");
+    // The source identity's chip is drawn in its colour, inside the region.
+    let px = |x: i32, y: i32| {
+        let i = ((y * width + x) * 4) as usize;
+        [pixels[i], pixels[i + 1], pixels[i + 2]]
+    };
+    let chip = (r.x..r.x + r.w)
+        .flat_map(|x| (0..r.h).map(move |y| (x, y)))
+        .filter(|&(x, y)| px(x, y) == [0x34, 0xa8, 0x53])
+        .count();
+    assert!(chip >= 50, "{chip} pixels of the source's colour in {r:?}");
+
+    // Delivered: the receiving identity's label replaces "next window".
+    if let Some(t) = st.clipboard.as_mut() {
+        t.to_label = Some("Chromium".into());
+    }
+    panel.render(&mut s, &st, &style, 1280, 1.0);
+    let delivered = s
+        .region_rect(RegionKind::Clipboard)
+        .expect("clipboard region");
+    assert_ne!(delivered.w, r.w, "the text did not change");
+
+    st.clipboard = None;
+    panel.render(&mut s, &st, &style, 1280, 1.0);
+    let gone = s
+        .region_rect(RegionKind::Clipboard)
+        .expect("clipboard region");
+    assert_eq!(gone.w, 0);
 }
 
 #[test]

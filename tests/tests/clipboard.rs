@@ -20,7 +20,6 @@ fn with_helper() -> (Fixture, HelperPeer) {
 
 /// The apps of the default config: (id, label, colour).
 const BROWSER: (&str, &str, [u8; 3]) = ("browser", "Chromium", [0x42, 0x85, 0xf4]);
-const VM: (&str, &str, [u8; 3]) = ("vm", "Dev VM", [0x34, 0xa8, 0x53]);
 
 /// A client of `app` with a window that has keyboard focus (mapped last).
 fn focused_client(f: &mut Fixture, app: (&str, &str, [u8; 3]), rgba: [u8; 4]) -> ClientId {
@@ -54,15 +53,16 @@ fn read_clipboard(f: &mut Fixture, reader: ClientId, what: &str) -> Vec<u8> {
     read_to_end(f, read, what)
 }
 
-/// Client A (focused) copies the secret; client B maps a window, takes
-/// focus and is offered the clipboard. Returns (A, B).
+/// Client A (focused) copies the secret; client B, of the same identity
+/// (another identity is never offered it), maps a window, takes focus and is
+/// offered the clipboard. Returns (A, B).
 fn a_copied_and_b_has_the_offer(f: &mut Fixture) -> (ClientId, ClientId) {
     let a = focused_client(f, BROWSER, RED);
     let text = std::str::from_utf8(SECRET).expect("ASCII");
     assert!(f.client(a).set_clipboard(text), "A could not set_selection");
     f.roundtrip(a);
     assert!(!f.client(a).clipboard_cancelled(), "A's source was refused");
-    let b = focused_client(f, VM, GREEN);
+    let b = focused_client(f, BROWSER, GREEN);
     f.wait("B to be offered the clipboard", |f| {
         f.client(b).selection_offer()
     });
@@ -92,7 +92,7 @@ fn unlock(f: &mut Fixture, peer: &mut HelperPeer) {
 }
 
 #[test]
-fn the_focused_client_reads_what_another_client_copied() {
+fn the_focused_client_reads_what_another_client_of_its_identity_copied() {
     let (mut f, _peer) = with_helper();
     let (_a, b) = a_copied_and_b_has_the_offer(&mut f);
     let data = read_clipboard(&mut f, b, "B's read of the clipboard");

@@ -188,6 +188,7 @@ fn defaults_and_overrides() {
         &c.bindings.toggle_usb,
         &c.bindings.lock,
         &c.bindings.secure_attention,
+        &c.bindings.send_clipboard,
     ];
     let b = b.map(ToString::to_string);
     let want = [
@@ -197,6 +198,7 @@ fn defaults_and_overrides() {
         "Super+U",
         "Super+L",
         "Ctrl+Alt+Delete",
+        "Shift+Super+C",
     ];
     assert_eq!(b, want);
     let k = &c.keyboard;

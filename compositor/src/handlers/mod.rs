@@ -18,11 +18,11 @@ use smithay::wayland::dmabuf::{DmabufGlobal, DmabufHandler, DmabufState, ImportN
 use smithay::wayland::fractional_scale::{with_fractional_scale, FractionalScaleHandler};
 use smithay::wayland::output::OutputHandler;
 use smithay::wayland::selection::data_device::{
-    set_data_device_focus, ClientDndGrabHandler, DataDeviceHandler, DataDeviceState,
-    ServerDndGrabHandler,
+    ClientDndGrabHandler, DataDeviceHandler, DataDeviceState, ServerDndGrabHandler,
 };
-use smithay::wayland::selection::SelectionHandler;
+use smithay::wayland::selection::{SelectionHandler, SelectionSource, SelectionTarget};
 use smithay::wayland::tablet_manager::TabletSeatHandler;
+use std::os::fd::OwnedFd;
 
 use crate::state::State;
 
@@ -42,18 +42,43 @@ impl SeatHandler for State {
         }
     }
 
-    fn focus_changed(&mut self, seat: &Seat<Self>, focused: Option<&WlSurface>) {
-        // The clipboard follows keyboard focus, as every client expects.
-        let dh = &self.pal.display_handle;
-        let client = focused.and_then(|s| dh.get_client(s.id()).ok());
-        set_data_device_focus(dh, seat, client);
+    fn focus_changed(&mut self, _seat: &Seat<Self>, focused: Option<&WlSurface>) {
+        // The clipboard follows keyboard focus, within the owner's identity.
+        let client = focused.and_then(|s| self.pal.display_handle.get_client(s.id()).ok());
+        self.pal.clipboard_focus_changed(client);
     }
 }
 
 impl TabletSeatHandler for State {}
 
 impl SelectionHandler for State {
-    type SelectionUserData = ();
+    /// The id of the clipboard transfer a compositor-owned selection carries.
+    type SelectionUserData = u64;
+
+    fn new_selection(
+        &mut self,
+        ty: SelectionTarget,
+        source: Option<SelectionSource>,
+        _: Seat<Self>,
+    ) {
+        if ty == SelectionTarget::Clipboard {
+            self.pal
+                .clipboard_new_selection(source.map(|s| s.mime_types()));
+        }
+    }
+
+    fn send_selection(
+        &mut self,
+        ty: SelectionTarget,
+        mime_type: String,
+        fd: OwnedFd,
+        _: Seat<Self>,
+        transfer: &u64,
+    ) {
+        if ty == SelectionTarget::Clipboard {
+            self.pal.clipboard_send(*transfer, &mime_type, fd);
+        }
+    }
 }
 
 impl DataDeviceHandler for State {

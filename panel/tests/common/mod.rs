@@ -41,6 +41,7 @@ pub fn sample_state() -> PanelState {
         battery: BatteryState::Unavailable,
         clock: "12:34".into(),
         locked: false,
+        clipboard: None,
     }
 }
 

@@ -34,9 +34,15 @@ pub(super) struct Clipboard {
     keep_cancelled_sources: bool,
     /// The offer of the latest wl_data_device.selection; None after selection(NULL).
     selection: Option<WlDataOffer>,
-    /// The latest non-null selection offer, never destroyed by us even after the compositor
-    /// replaced it with NULL.
-    kept: Option<WlDataOffer>,
+    /// Every non-null selection offer in the order they came, never destroyed by us even
+    /// after the compositor replaced them.
+    kept: Vec<WlDataOffer>,
+    /// The mime type of every wl_data_source.send our sources were asked for, in order.
+    sends: Vec<String>,
+    /// Sources that take the fd and never write or close it (a stuck source).
+    hold_fds: Option<Vec<OwnedFd>>,
+    /// Text our sources serve instead of their own (for oversized transfers).
+    override_text: Option<Vec<u8>>,
 }
 
 /// User data of our wl_data_source: its index and the text it serves.
@@ -97,6 +103,28 @@ impl TestClient {
         self.state.clipboard.keep_cancelled_sources = !destroy;
     }
 
+    /// The mime types our sources were asked to send, one entry per wl_data_source.send.
+    pub fn clipboard_sends(&self) -> &[String] {
+        &self.state.clipboard.sends
+    }
+
+    /// From now on our sources keep every fd they are asked to write and never write or
+    /// close it: a stuck clipboard owner.
+    pub fn hold_clipboard_fds(&mut self) {
+        self.state.clipboard.hold_fds = Some(Vec::new());
+    }
+
+    /// From now on our sources serve `text` whatever they were created with (written from a
+    /// thread when large, so a full pipe blocks nothing).
+    pub fn serve_clipboard_text(&mut self, text: Vec<u8>) {
+        self.state.clipboard.override_text = Some(text);
+    }
+
+    /// How many selection offers (non-null wl_data_device.selection) we were sent.
+    pub fn selection_offers(&self) -> usize {
+        self.state.clipboard.kept.len()
+    }
+
     /// Whether the latest wl_data_device.selection carried an offer (not NULL).
     pub fn selection_offer(&self) -> bool {
         self.state.clipboard.selection.is_some()
@@ -105,7 +133,14 @@ impl TestClient {
     /// Asks for [`TEXT_MIME`] from the latest non-null selection offer, even if the compositor
     /// has since sent selection(NULL). None when no offer ever arrived or the pipe failed.
     pub fn request_clipboard(&mut self) -> Option<ClipboardRead> {
-        let offer = self.state.clipboard.kept.clone()?;
+        let latest = self.state.clipboard.kept.len().checked_sub(1)?;
+        self.request_clipboard_offer(latest)
+    }
+
+    /// Like [`Self::request_clipboard`], from the `n`th selection offer we were ever sent
+    /// (0 = the first): a client that kept an old offer on purpose.
+    pub fn request_clipboard_offer(&mut self, n: usize) -> Option<ClipboardRead> {
+        let offer = self.state.clipboard.kept.get(n)?.clone();
         let flags = PipeFlags::CLOEXEC | PipeFlags::NONBLOCK;
         let (read, write) = pipe_with(flags)
             .map_err(|e| tracing::warn!("test client: pipe for the clipboard: {e}"))
@@ -163,11 +198,25 @@ impl Dispatch<WlDataSource, SourceData> for State {
     ) {
         match event {
             wl_data_source::Event::Send { mime_type, fd } => {
+                state.clipboard.sends.push(mime_type.clone());
                 if mime_type != TEXT_MIME {
                     return;
                 }
-                // Closing the fd (dropping the file) is the end of the transfer.
-                let written = std::fs::File::from(fd).write_all(&data.text);
+                if let Some(held) = &mut state.clipboard.hold_fds {
+                    held.push(fd);
+                    return;
+                }
+                let text = state.clipboard.override_text.as_ref().unwrap_or(&data.text);
+                // Closing the fd (dropping the file) is the end of the transfer; a large text
+                // would block on a full pipe, so it is written from a thread.
+                if text.len() > 32 * 1024 {
+                    let text = text.clone();
+                    std::thread::spawn(move || {
+                        let _ = std::fs::File::from(fd).write_all(&text);
+                    });
+                    return;
+                }
+                let written = std::fs::File::from(fd).write_all(text);
                 if let Err(e) = written {
                     tracing::warn!("test client: writing the clipboard: {e}");
                 }
@@ -202,9 +251,7 @@ impl Dispatch<WlDataDevice, ()> for State {
         let clipboard = &mut state.clipboard;
         clipboard.selection = id.clone();
         if let Some(offer) = id {
-            if let Some(old) = clipboard.kept.replace(offer) {
-                old.destroy();
-            }
+            clipboard.kept.push(offer);
         }
     }
 
