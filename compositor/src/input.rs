@@ -384,6 +384,7 @@ impl State {
         } else {
             self.surface_under(pos)
         };
+        let under = self.drag_filter(under);
         if let Some(pointer) = self.pal.seat.get_pointer() {
             let serial = SERIAL_COUNTER.next_serial();
             pointer.motion(

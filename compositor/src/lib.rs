@@ -7,6 +7,7 @@ pub mod backend;
 pub mod cli;
 pub mod clipboard;
 pub mod config;
+pub mod dnd;
 pub mod focus;
 pub mod handlers;
 pub mod helper;

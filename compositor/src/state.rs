@@ -235,6 +235,8 @@ pub struct Palisade {
     pub lock_engaged_at: Option<Instant>,
     /// Who owns the clipboard and the trusted transfer under way.
     pub clipboard: crate::clipboard::Clipboard,
+    /// The identity of the client whose drag is running (see `dnd.rs`).
+    pub drag_identity: Option<String>,
 }
 
 impl State {
@@ -492,6 +494,7 @@ impl Palisade {
             sleep_pending: false,
             lock_engaged_at: None,
             clipboard: crate::clipboard::Clipboard::default(),
+            drag_identity: None,
         })
     }
 

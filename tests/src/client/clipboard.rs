@@ -43,6 +43,8 @@ pub(super) struct Clipboard {
     hold_fds: Option<Vec<OwnedFd>>,
     /// Text our sources serve instead of their own (for oversized transfers).
     override_text: Option<Vec<u8>>,
+    /// wl_data_device.enter events: a drag came over one of our surfaces.
+    drag_enters: usize,
 }
 
 /// User data of our wl_data_source: its index and the text it serves.
@@ -118,6 +120,34 @@ impl TestClient {
     /// thread when large, so a full pipe blocks nothing).
     pub fn serve_clipboard_text(&mut self, text: Vec<u8>) {
         self.state.clipboard.override_text = Some(text);
+    }
+
+    /// Starts a drag of `text` from window `w` (wl_data_device.start_drag), with the serial of
+    /// our last button press, which must still be held. False when nothing could be sent.
+    pub fn start_drag(&mut self, w: usize, text: &str) -> bool {
+        let (Some(manager), Some(device), Some(serial)) = (
+            self.state.data_device_manager.clone(),
+            self.state.clipboard.device.clone(),
+            self.state.button_serial,
+        ) else {
+            return false;
+        };
+        let index = self.state.clipboard.cancelled.len();
+        self.state.clipboard.cancelled.push(false);
+        let data = SourceData {
+            index,
+            text: text.as_bytes().to_vec(),
+        };
+        let source = manager.create_data_source(&self.qh, data);
+        source.offer(TEXT_MIME.to_owned());
+        let origin = self.state.windows[w].shell.surface.clone();
+        device.start_drag(Some(&source), &origin, None, serial);
+        true
+    }
+
+    /// How many times a drag entered one of our surfaces (wl_data_device.enter).
+    pub fn drag_enters(&self) -> usize {
+        self.state.clipboard.drag_enters
     }
 
     /// How many selection offers (non-null wl_data_device.selection) we were sent.
@@ -244,9 +274,14 @@ impl Dispatch<WlDataDevice, ()> for State {
         _: &QueueHandle<Self>,
     ) {
         // Offers introduced by data_offer but never made the selection (drag and drop) are
-        // simply left alone.
-        let wl_data_device::Event::Selection { id } = event else {
-            return;
+        // simply left alone; a drag's enters are counted.
+        let id = match event {
+            wl_data_device::Event::Selection { id } => id,
+            wl_data_device::Event::Enter { .. } => {
+                state.clipboard.drag_enters += 1;
+                return;
+            }
+            _ => return,
         };
         let clipboard = &mut state.clipboard;
         clipboard.selection = id.clone();

@@ -299,6 +299,14 @@ impl Dispatch<wayland_client::protocol::wl_pointer::WlPointer, ()> for State {
                 serial, surface, ..
             } => state.pointer_enter = Some((serial, surface)),
             Event::Leave { .. } => state.pointer_enter = None,
+            Event::Button {
+                serial,
+                state:
+                    wayland_client::WEnum::Value(
+                        wayland_client::protocol::wl_pointer::ButtonState::Pressed,
+                    ),
+                ..
+            } => state.button_serial = Some(serial),
             _ => {}
         }
     }

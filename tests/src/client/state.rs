@@ -105,6 +105,8 @@ pub(super) struct State {
     pub(super) pointer: Option<wayland_client::protocol::wl_pointer::WlPointer>,
     /// Serial and surface of the last wl_pointer.enter, for set_cursor.
     pub(super) pointer_enter: Option<(u32, WlSurface)>,
+    /// Serial of the last button press, for wl_data_device.start_drag.
+    pub(super) button_serial: Option<u32>,
     /// Kept alive so their buffers stay attached.
     pub(super) extra_surfaces: Vec<WlSurface>,
     pub(super) subsurfaces: Vec<wayland_client::protocol::wl_subsurface::WlSubsurface>,
