@@ -13,6 +13,7 @@ pub mod input;
 pub mod introspect;
 pub mod launcher;
 pub mod layout;
+pub mod limits;
 pub mod lock;
 pub mod logind;
 pub mod panel;

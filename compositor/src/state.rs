@@ -71,12 +71,19 @@ pub struct ClientState {
     /// The globals this client may see, from the policy for its identity,
     /// fixed at insertion (see `handlers/globals.rs`).
     pub globals: palisade_protocols::GlobalSet,
+    /// What it holds, against the limits (see `crate::limits`).
+    pub limits: crate::limits::ClientLimits,
 }
 
 impl ClientData for ClientState {
     fn initialized(&self, _client_id: ClientId) {}
 
     fn disconnected(&self, _client_id: ClientId, reason: DisconnectReason) {
+        let (surfaces, pools, buffers) = self.limits.peaks();
+        tracing::debug!(
+            identity = %self.identity.id, pid = ?self.pid,
+            "client's peaks: {surfaces} surfaces, {pools} shm pools, {buffers} shm buffers"
+        );
         match reason {
             DisconnectReason::ConnectionClosed => {
                 info!(identity = %self.identity.id, pid = ?self.pid, "client disconnected")
@@ -494,6 +501,7 @@ impl Palisade {
             identity,
             pid,
             globals,
+            limits: Default::default(),
         });
         self.display_handle
             .insert_client(stream, data)
