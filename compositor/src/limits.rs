@@ -36,19 +36,26 @@ use tracing::warn;
 
 use crate::state::ClientState;
 
-/// Largest wl_shm pool, created or resized: 256 MiB holds two 7680x4320
-/// ARGB buffers (8K, double-buffered), more than any output we drive needs.
-pub const MAX_POOL_BYTES: i32 = 256 << 20;
+/// Largest wl_shm pool, created or resized: twice the 512 MiB that foot
+/// maps to scroll through (a sparse file it moves its buffers along), and
+/// eight 8K buffers. A pool is address space in the compositor; what it
+/// may read is bounded by `MAX_SHM_BUFFER_BYTES`.
+pub const MAX_POOL_BYTES: i32 = 1 << 30;
 
 /// Live wl_shm_pool objects per client. Each holds a descriptor and a
-/// mapping in the compositor; Chromium keeps a few per window.
-pub const MAX_POOLS: usize = 128;
+/// mapping in the compositor; Chromium and foot use one or two.
+pub const MAX_POOLS: usize = 64;
 
 /// Live wl_buffer objects from wl_shm per client. A buffer keeps its pool's
 /// mapping (and descriptor) alive after the pool object is destroyed, so
-/// pools plus buffers bound the mappings a client can hold; with at most
-/// `MAX_POOL_BYTES` each.
-pub const MAX_SHM_BUFFERS: usize = 512;
+/// pools plus buffers bound the mappings and descriptors a client can hold;
+/// Chromium keeps three per window.
+pub const MAX_SHM_BUFFERS: usize = 256;
+
+/// Clients on the public socket at once (when the config opens it). Each
+/// connection is a descriptor, and nothing else bounds how many a local
+/// program opens; launched apps have their own sockets and do not count.
+pub const MAX_PUBLIC_CLIENTS: usize = 32;
 
 /// Bytes of all live wl_shm buffers of a client (stride x height each): the
 /// shared memory the compositor can be made to read, and so to hold in its
@@ -106,6 +113,74 @@ pub fn clamp(value: i32) -> i32 {
 /// wl_display's error `no_memory` (the server side has no enum for it).
 const WL_DISPLAY_NO_MEMORY: u32 = 2;
 
+/// Clients of the public socket now connected (across compositors in one
+/// process, which only tests have).
+static PUBLIC_CLIENTS: AtomicUsize = AtomicUsize::new(0);
+
+/// A place among the [`MAX_PUBLIC_CLIENTS`]: held by the client's state, and
+/// given back when that state is dropped with the client.
+#[derive(Debug)]
+pub struct PublicSlot(());
+
+impl PublicSlot {
+    /// A place for one more public client, if there is one.
+    pub fn take() -> Option<PublicSlot> {
+        PUBLIC_CLIENTS
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < MAX_PUBLIC_CLIENTS).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| PublicSlot(()))
+    }
+}
+
+impl Drop for PublicSlot {
+    fn drop(&mut self) {
+        PUBLIC_CLIENTS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The descriptor limit the compositor was started with, for its children.
+static STARTED_WITH: std::sync::OnceLock<libc::rlimit> = std::sync::OnceLock::new();
+
+/// Raise the soft descriptor limit to the hard one, as other compositors do:
+/// the default soft limit (often 1024) is a few hostile clients' worth of
+/// pools, and running out stops the compositor from accepting anything.
+/// The limits above bound what each client holds; this gives the sum room.
+pub fn raise_descriptor_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to our own struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return;
+    }
+    let _ = STARTED_WITH.set(limit);
+    let raised = libc::rlimit {
+        rlim_cur: limit.rlim_max,
+        rlim_max: limit.rlim_max,
+    };
+    // SAFETY: as above.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+        tracing::info!(
+            "descriptor limit raised from {} to {}",
+            limit.rlim_cur,
+            limit.rlim_max
+        );
+    }
+}
+
+/// Give a child the limit the compositor started with (from `pre_exec`, so
+/// it only reads a static and makes one system call): programs that use
+/// select(2) break with descriptors past 1024.
+pub fn restore_descriptor_limit() {
+    if let Some(limit) = STARTED_WITH.get() {
+        // SAFETY: setrlimit is async-signal-safe; `limit` is a valid struct.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, limit) };
+    }
+}
+
 /// What one client holds, counted as it creates and destroys objects.
 #[derive(Debug, Default)]
 pub struct ClientLimits {
@@ -120,6 +195,8 @@ pub struct ClientLimits {
     peak_shm_buffers: AtomicUsize,
     /// Rectangles in each of its live regions.
     regions: Mutex<HashMap<ObjectId, usize>>,
+    /// Its place on the public socket, if it came from there.
+    public_slot: Mutex<Option<PublicSlot>>,
 }
 
 /// A counter the limits keep: which one, for the messages.
@@ -168,6 +245,11 @@ impl ClientLimits {
 
     pub fn count(&self, what: Counted) -> usize {
         self.counter(what).0.load(Ordering::Relaxed)
+    }
+
+    /// Keep `slot` until the client is gone.
+    pub fn hold_public_slot(&self, slot: PublicSlot) {
+        *self.public_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(slot);
     }
 
     /// Count `bytes` more of shm buffers; false (and nothing counted) past
@@ -443,8 +525,9 @@ mod tests {
 
     #[test]
     fn limits_hold_what_real_clients_use() {
-        // An 8K double-buffered window fits one pool.
+        // An 8K double-buffered window fits one pool, and so does foot's.
         assert!(2 * 7680 * 4320 * 4 <= MAX_POOL_BYTES as i64);
+        assert!(512 << 20 <= MAX_POOL_BYTES);
         assert!(MAX_HELD_CALLBACKS >= 1 && MAX_FRAME_REQUESTS >= 1);
     }
 }

@@ -516,8 +516,21 @@ impl Palisade {
         let name = source.socket_name().to_string_lossy().into_owned();
         self.loop_handle
             .insert_source(source, |stream, _, state: &mut State| {
-                if let Err(err) = state.pal.insert_client(stream, Identity::unknown(), None) {
-                    warn!("{err}");
+                let Some(slot) = crate::limits::PublicSlot::take() else {
+                    // Dropping the stream hangs up on it.
+                    warn!(
+                        "public socket: refused a connection, {} clients are connected already",
+                        crate::limits::MAX_PUBLIC_CLIENTS
+                    );
+                    return;
+                };
+                match state.pal.insert_client(stream, Identity::unknown(), None) {
+                    Ok(client) => {
+                        if let Some(data) = client.get_data::<ClientState>() {
+                            data.limits.hold_public_slot(slot);
+                        }
+                    }
+                    Err(err) => warn!("{err}"),
                 }
             })
             .map_err(|e| anyhow::anyhow!("listening on the public socket: {e}"))?;

@@ -227,13 +227,7 @@ impl GoodClient {
     pub fn wait(&mut self, live: &mut Live, what: &str, mut done: impl FnMut(&TestClient) -> bool) {
         let deadline = Instant::now() + WAIT;
         while !done(&self.client) {
-            live.assert_alive(&format!("while waiting for {what}"));
-            assert!(
-                Instant::now() < deadline,
-                "timed out after {} s waiting for {what}; the compositor's log ends:\n{}",
-                WAIT.as_secs(),
-                live.log_tail(40)
-            );
+            check_waiting(live, deadline, what);
             self.pump(Duration::from_millis(50));
         }
     }
@@ -249,5 +243,39 @@ impl GoodClient {
     pub fn roundtrip(&mut self, live: &mut Live) {
         let sync = self.client.send_sync();
         self.wait(live, "a round trip", |c| c.sync_done(sync));
+    }
+}
+
+/// Panic if the compositor died or `deadline` passed while waiting for `what`.
+fn check_waiting(live: &mut Live, deadline: Instant, what: &str) {
+    live.assert_alive(&format!("while waiting for {what}"));
+    assert!(
+        Instant::now() < deadline,
+        "timed out after {} s waiting for {what}; the compositor's log ends:\n{}",
+        WAIT.as_secs(),
+        live.log_tail(40)
+    );
+}
+
+/// Dispatch `client` until `done`, or panic naming `what` after `WAIT`.
+pub fn wait_on(
+    live: &mut Live,
+    client: &mut TestClient,
+    what: &str,
+    mut done: impl FnMut(&TestClient) -> bool,
+) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        client.dispatch();
+        if done(client) {
+            return;
+        }
+        assert!(
+            client.is_connected(),
+            "the client was disconnected while waiting for {what}: {:?}",
+            client.protocol_error()
+        );
+        check_waiting(live, deadline, what);
+        poll_readable(client.raw_socket_fd(), Duration::from_millis(50));
     }
 }

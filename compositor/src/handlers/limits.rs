@@ -113,6 +113,10 @@ impl Dispatch<WlShm, ()> for State {
             state, client, shm, request, data, dh, data_init,
         )
     }
+
+    fn destroyed(state: &mut State, client: ClientId, shm: &WlShm, data: &()) {
+        <ShmState as Dispatch<WlShm, (), State>>::destroyed(state, client, shm, data)
+    }
 }
 
 impl Dispatch<WlShmPool, ShmPoolUserData> for State {
@@ -225,6 +229,12 @@ impl Dispatch<WlCompositor, ()> for State {
         }
         <CompositorState as Dispatch<WlCompositor, (), State>>::request(
             state, client, compositor, request, data, dh, data_init,
+        )
+    }
+
+    fn destroyed(state: &mut State, client: ClientId, compositor: &WlCompositor, data: &()) {
+        <CompositorState as Dispatch<WlCompositor, (), State>>::destroyed(
+            state, client, compositor, data,
         )
     }
 }
@@ -405,6 +415,14 @@ impl Dispatch<WlSeat, SeatUserData<State>> for State {
         }
         <SeatState<State> as Dispatch<WlSeat, SeatUserData<State>, State>>::request(
             state, client, seat, request, data, dh, data_init,
+        )
+    }
+
+    // Smithay forgets the seat object here; without it every bind stays in
+    // its list for good (the connect/disconnect test caught that).
+    fn destroyed(state: &mut State, client: ClientId, seat: &WlSeat, data: &SeatUserData<State>) {
+        <SeatState<State> as Dispatch<WlSeat, SeatUserData<State>, State>>::destroyed(
+            state, client, seat, data,
         )
     }
 }

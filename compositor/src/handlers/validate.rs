@@ -153,6 +153,17 @@ impl Dispatch<XdgPositioner, XdgPositionerUserData> for State {
             state, client, positioner, request, data, dh, data_init,
         )
     }
+
+    fn destroyed(
+        state: &mut State,
+        client: smithay::reexports::wayland_server::backend::ClientId,
+        positioner: &XdgPositioner,
+        data: &XdgPositionerUserData,
+    ) {
+        <XdgShellState as Dispatch<XdgPositioner, XdgPositionerUserData, State>>::destroyed(
+            state, client, positioner, data,
+        )
+    }
 }
 
 impl Dispatch<WlSubsurface, SubsurfaceUserData> for State {

@@ -442,3 +442,25 @@ fn send_with_fds(stream: &UnixStream, bytes: &[u8], fds: &[RawFd]) -> io::Result
         ))),
     }
 }
+
+/// 200 connections held open at once: each is a descriptor in the
+/// compositor, and a program can open as many as it likes.
+pub fn connection_flood() -> Step<String> {
+    let mut streams = Vec::new();
+    for _ in 0..200 {
+        streams.push(connect()?);
+    }
+    let mut refused = 0;
+    for stream in &mut streams {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .map_err(failed)?;
+        if roundtrip(stream, 2).is_err() {
+            refused += 1;
+        }
+    }
+    match refused {
+        0 => Ok("200 connections were all answered".into()),
+        n => Err(End::Cut(format!("{n} of 200 connections were refused"))),
+    }
+}

@@ -232,8 +232,14 @@ impl Session {
         Ok((buffer, file))
     }
 
-    /// A toplevel with its first configure acked and a buffer shown.
+    /// A toplevel with its first configure acked and a buffer of its own.
     pub fn map_window(&mut self) -> Step<Window> {
+        let (buffer, _file) = self.buffer(WINDOW)?;
+        self.map_window_with(buffer)
+    }
+
+    /// A toplevel with its first configure acked, showing `buffer`.
+    pub fn map_window_with(&mut self, buffer: WlBuffer) -> Step<Window> {
         let surface = self.compositor.create_surface(&self.qh, ());
         let xdg = self.wm_base.get_xdg_surface(&surface, &self.qh, ());
         let toplevel = xdg.get_toplevel(&self.qh, ());
@@ -248,7 +254,6 @@ impl Session {
         }
         let serial = (self.app.configure).ok_or_else(|| failed("no configure for a toplevel"))?;
         xdg.ack_configure(serial);
-        let (buffer, _file) = self.buffer(WINDOW)?;
         surface.attach(Some(&buffer), 0, 0);
         surface.damage_buffer(0, 0, WINDOW.0, WINDOW.1);
         surface.commit();

@@ -14,7 +14,7 @@ const MIB: i32 = 1 << 20;
 
 pub const HUGE_POOL: &[Case] = &[
     ("pool-2gib-on-4kib-file", pool_2gib_on_small_file),
-    ("pool-1gib-real-file", pool_1gib_real_file),
+    ("pool-past-1gib-real-file", pool_past_1gib_real_file),
     ("buffers-8gib-in-total", buffers_8gib_in_total),
     ("resize-to-2gib", resize_to_2gib),
 ];
@@ -30,6 +30,7 @@ pub const FD_FLOOD: &[Case] = &[
     ("pool-flood", pool_flood),
     ("stray-descriptors", crate::raw::stray_fds),
     ("keyboard-flood", keyboard_flood),
+    ("connection-flood", crate::raw::connection_flood),
 ];
 
 /// A pool of `size` bytes on a file of `file_size` bytes.
@@ -49,11 +50,13 @@ fn pool_2gib_on_small_file() -> Step<String> {
     Ok("a 2 GiB pool on a 4 KiB file was accepted".into())
 }
 
-fn pool_1gib_real_file() -> Step<String> {
+/// A real (sparse) file of 1 GiB and a page, all of it a pool.
+fn pool_past_1gib_real_file() -> Step<String> {
     let mut s = Session::connect()?;
-    let _pool = pool(&s, 1 << 30, 1 << 30)?;
+    let size = (1 << 30) + 4096;
+    let _pool = pool(&s, size as u64, size)?;
     s.roundtrip()?;
-    Ok("a 1 GiB pool was accepted".into())
+    Ok("a pool of 1 GiB and a page was accepted".into())
 }
 
 /// 40 pools of 200 MiB, each all one buffer (8192x6400), each pool object

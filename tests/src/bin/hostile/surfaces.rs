@@ -326,12 +326,13 @@ fn deep_subsurface_chain() -> Step<String> {
     linger(&mut s, &window).map(|l| format!("a chain {depth} deep was {l}"))
 }
 
-/// Toplevels sharing one buffer, each mapped.
+/// 300 mapped toplevels, all showing one buffer.
 fn hundreds_of_toplevels() -> Step<String> {
     let mut s = Session::connect()?;
+    let (buffer, _file) = s.buffer(crate::session::WINDOW)?;
     let mut windows = Vec::new();
     for _ in 0..300 {
-        windows.push(s.map_window()?);
+        windows.push(s.map_window_with(buffer.clone())?);
     }
     let last = windows
         .pop()
