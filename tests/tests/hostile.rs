@@ -37,9 +37,11 @@ unknown = [
 "#;
 
 /// The good client must never wait longer than this for its next frame
-/// while an attack runs. A frame is due every 16.7 ms; this is room for a
-/// debug build on two shared cores, not a performance target.
-const FRAME_STALL: Duration = Duration::from_secs(5);
+/// while an attack runs. A frame is due every 16.7 ms and the longest wait
+/// measured is about 25 ms; this is room for a debug build on two busy
+/// cores. It is shorter than one storm (3 s), so a client that holds the
+/// compositor for a whole storm fails the test.
+const FRAME_STALL: Duration = Duration::from_secs(2);
 /// A whole mode must end within this.
 const MODE_LIMIT: Duration = Duration::from_secs(150);
 /// How far above its pre-attack level the compositor's VmRSS may stay once
