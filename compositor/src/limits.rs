@@ -524,10 +524,31 @@ mod tests {
     }
 
     #[test]
-    fn limits_hold_what_real_clients_use() {
-        // An 8K double-buffered window fits one pool, and so does foot's.
-        assert!(2 * 7680 * 4320 * 4 <= MAX_POOL_BYTES as i64);
-        assert!(512 << 20 <= MAX_POOL_BYTES);
-        assert!(MAX_HELD_CALLBACKS >= 1 && MAX_FRAME_REQUESTS >= 1);
+    fn shm_bytes_stop_at_the_limit_and_come_back() {
+        let limits = ClientLimits::default();
+        assert!(limits.add_shm_bytes(MAX_SHM_BUFFER_BYTES));
+        assert!(!limits.add_shm_bytes(1), "one byte past the limit");
+        assert_eq!(limits.shm_bytes(), MAX_SHM_BUFFER_BYTES);
+        limits.remove_shm_bytes(4096);
+        assert!(limits.add_shm_bytes(4096));
+        limits.remove_shm_bytes(u64::MAX);
+        assert_eq!(limits.shm_bytes(), 0);
     }
+
+    #[test]
+    fn region_rectangles_are_counted_per_region() {
+        let limits = ClientLimits::default();
+        let id = ObjectId::null();
+        for _ in 0..MAX_REGION_RECTS {
+            assert!(limits.add_region_rect(id.clone()));
+        }
+        assert!(!limits.add_region_rect(id.clone()));
+        limits.region_destroyed(&id);
+        assert!(limits.add_region_rect(id));
+    }
+
+    // An 8K double-buffered window fits one pool, and so does foot's.
+    const _: () = assert!(2 * 7680 * 4320 * 4 <= MAX_POOL_BYTES as i64);
+    const _: () = assert!(512 << 20 <= MAX_POOL_BYTES);
+    const _: () = assert!(MAX_HELD_CALLBACKS >= 1 && MAX_FRAME_REQUESTS >= 1);
 }

@@ -208,14 +208,18 @@ impl GoodClient {
 
     /// Handle what arrived within `timeout`, and draw again for every frame
     /// callback that came (so it keeps asking for frames).
-    pub fn pump(&mut self, timeout: Duration) {
+    pub fn pump(&mut self, live: &mut Live, timeout: Duration) {
         poll_readable(self.client.raw_socket_fd(), timeout);
         self.client.dispatch();
-        assert!(
-            self.client.is_connected(),
-            "the good client was disconnected: {:?}",
-            self.client.protocol_error()
-        );
+        if !self.client.is_connected() {
+            // Most likely the compositor is gone: say so, with its log.
+            live.assert_alive("(the good client lost its connection)");
+            panic!(
+                "the good client was disconnected: {:?}; the compositor's log ends:\n{}",
+                self.client.protocol_error(),
+                live.log_tail(30)
+            );
+        }
         if let Some(w) = self.window.filter(|_| self.frames() > self.drawn) {
             self.drawn = self.frames();
             self.client.ack_and_draw(w, Some(SIZE), COLOR);
@@ -228,7 +232,7 @@ impl GoodClient {
         let deadline = Instant::now() + WAIT;
         while !done(&self.client) {
             check_waiting(live, deadline, what);
-            self.pump(Duration::from_millis(50));
+            self.pump(live, Duration::from_millis(50));
         }
     }
 

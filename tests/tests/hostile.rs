@@ -128,7 +128,7 @@ fn run_mode(mode: &str, expect: &[(&str, Expect)]) {
                 live.log_tail(40)
             );
         }
-        good.pump(Duration::from_millis(50));
+        good.pump(&mut live, Duration::from_millis(50));
         if good.frames() != last_frame.0 {
             longest_gap = longest_gap.max(last_frame.1.elapsed());
             last_frame = (good.frames(), Instant::now());
@@ -372,6 +372,7 @@ fn negative_sizes() {
             // Negative damage and region rectangles are empty ones.
             ("damage-negative", Survive),
             ("buffer-scale-negative", Cut("Scale must be positive")),
+            ("buffer-scale-extreme", Survive),
             (
                 "viewport-destination-negative",
                 Cut("negative or zero values in width or height"),
@@ -381,6 +382,10 @@ fn negative_sizes() {
                 Cut("or negative values in x or y"),
             ),
             ("viewport-destination-extreme", Survive),
+            (
+                "viewport-source-extreme",
+                Cut("extends outside of the content area"),
+            ),
             ("region-negative", Survive),
             ("surface-offset-extreme", Survive),
             ("subsurface-position-extreme", Survive),

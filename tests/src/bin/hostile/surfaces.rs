@@ -29,12 +29,14 @@ pub const NEGATIVE_SIZES: &[Case] = &[
     ("popup-offset-extreme", popup_offset_extreme),
     ("damage-negative", damage_negative),
     ("buffer-scale-negative", buffer_scale_negative),
+    ("buffer-scale-extreme", buffer_scale_extreme),
     (
         "viewport-destination-negative",
         viewport_destination_negative,
     ),
     ("viewport-source-negative", viewport_source_negative),
     ("viewport-destination-extreme", viewport_destination_extreme),
+    ("viewport-source-extreme", viewport_source_extreme),
     ("region-negative", region_negative),
     ("surface-offset-extreme", surface_offset_extreme),
     ("subsurface-position-extreme", subsurface_position_extreme),
@@ -237,6 +239,16 @@ fn viewport(
     linger(&mut s, &window)
 }
 
+fn buffer_scale_extreme() -> Step<String> {
+    let mut s = Session::connect()?;
+    let window = s.map_window()?;
+    window.surface.set_buffer_scale(i32::MAX);
+    window.surface.attach(Some(&window.buffer), 0, 0);
+    window.surface.commit();
+    s.roundtrip()?;
+    linger(&mut s, &window)
+}
+
 fn viewport_destination_negative() -> Step<String> {
     viewport(|v| v.set_destination(-5, -5))
 }
@@ -247,6 +259,10 @@ fn viewport_source_negative() -> Step<String> {
 
 fn viewport_destination_extreme() -> Step<String> {
     viewport(|v| v.set_destination(i32::MAX, i32::MAX))
+}
+
+fn viewport_source_extreme() -> Step<String> {
+    viewport(|v| v.set_source(8_000_000.0, 8_000_000.0, 8_000_000.0, 8_000_000.0))
 }
 
 fn region_negative() -> Step<String> {
