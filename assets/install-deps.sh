@@ -11,7 +11,9 @@ packages=(
   # helper tests use to create their test user
   libpam0g-dev libpam-modules passwd
   # run: keymaps, Mesa for the nested (winit) window, fonts for the clients
-  xkb-data libegl1 libegl-mesa0 libgl1-mesa-dri libwayland-client0 fonts-dejavu-core
+  # (libwayland-server0: the compositor's Wayland server is libwayland's)
+  xkb-data libegl1 libegl-mesa0 libgl1-mesa-dri libwayland-client0 libwayland-server0
+  fonts-dejavu-core
   # real clients the tests and the demo drive
   weston foot chromium wayland-utils
   # a private bus for the D-Bus status tests (UPower, iwd stand-ins)

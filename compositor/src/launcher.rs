@@ -101,8 +101,8 @@ impl Palisade {
             // back) nor the fd, which `HelperLink` made close-on-exec.
             .env_remove(crate::helper::ENV)
             .stdin(Stdio::null());
-        // SAFETY: pre_exec runs between fork and exec; close_range, fcntl
-        // and prctl are async-signal-safe system calls, and `fd` stays open
+        // SAFETY: pre_exec runs between fork and exec; close_range, fcntl,
+        // setrlimit and prctl are async-signal-safe system calls, and `fd` stays open
         // in the child because `theirs` lives until after spawn.
         unsafe {
             cmd.pre_exec(move || {
@@ -120,6 +120,7 @@ impl Palisade {
                 libc::syscall(libc::SYS_close_range, fd_u + 1, libc::c_uint::MAX, flags);
                 let fd = BorrowedFd::borrow_raw(fd);
                 rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty())?;
+                crate::limits::restore_descriptor_limit();
                 // Apps die with the compositor, even a SIGKILLed one: the
                 // helper restarts it locked, and no app should outlive that.
                 rustix::process::set_parent_process_death_signal(Some(

@@ -16,6 +16,7 @@ pub mod input;
 pub mod introspect;
 pub mod launcher;
 pub mod layout;
+pub mod limits;
 pub mod lock;
 pub mod logind;
 pub mod panel;

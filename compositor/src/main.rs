@@ -101,6 +101,7 @@ fn run(
     // Claimed before anything else can open files, so the inherited number
     // is still the helper's socket.
     let helper = HelperLink::from_env()?;
+    palisade::limits::raise_descriptor_limit();
     let kind = Kind::choose(backend)?;
     let mut event_loop: EventLoop<'static, State> =
         EventLoop::try_new().context("creating the event loop")?;

@@ -71,12 +71,19 @@ pub struct ClientState {
     /// The globals this client may see, from the policy for its identity,
     /// fixed at insertion (see `handlers/globals.rs`).
     pub globals: palisade_protocols::GlobalSet,
+    /// What it holds, against the limits (see `crate::limits`).
+    pub limits: crate::limits::ClientLimits,
 }
 
 impl ClientData for ClientState {
     fn initialized(&self, _client_id: ClientId) {}
 
     fn disconnected(&self, _client_id: ClientId, reason: DisconnectReason) {
+        let (surfaces, pools, buffers) = self.limits.peaks();
+        tracing::debug!(
+            identity = %self.identity.id, pid = ?self.pid,
+            "client's peaks: {surfaces} surfaces, {pools} shm pools, {buffers} shm buffers"
+        );
         match reason {
             DisconnectReason::ConnectionClosed => {
                 info!(identity = %self.identity.id, pid = ?self.pid, "client disconnected")
@@ -520,6 +527,7 @@ impl Palisade {
             identity,
             pid,
             globals,
+            limits: Default::default(),
         });
         self.display_handle
             .insert_client(stream, data)
@@ -534,8 +542,21 @@ impl Palisade {
         let name = source.socket_name().to_string_lossy().into_owned();
         self.loop_handle
             .insert_source(source, |stream, _, state: &mut State| {
-                if let Err(err) = state.pal.insert_client(stream, Identity::unknown(), None) {
-                    warn!("{err}");
+                let Some(slot) = crate::limits::PublicSlot::take() else {
+                    // Dropping the stream hangs up on it.
+                    warn!(
+                        "public socket: refused a connection, {} clients are connected already",
+                        crate::limits::MAX_PUBLIC_CLIENTS
+                    );
+                    return;
+                };
+                match state.pal.insert_client(stream, Identity::unknown(), None) {
+                    Ok(client) => {
+                        if let Some(data) = client.get_data::<ClientState>() {
+                            data.limits.hold_public_slot(slot);
+                        }
+                    }
+                    Err(err) => warn!("{err}"),
                 }
             })
             .map_err(|e| anyhow::anyhow!("listening on the public socket: {e}"))?;

@@ -527,6 +527,9 @@ impl TestClient {
         }
         surface.frame(&self.qh, CallbackKind::Frame(key));
         surface.commit();
+        if let Some(old) = shell.shown.replace(buffer) {
+            old.destroy();
+        }
     }
 
     /// Returns false once the connection is dead.

@@ -7,3 +7,4 @@ pub mod client;
 pub mod dbus;
 pub mod fixture;
 pub mod helper;
+pub mod live;

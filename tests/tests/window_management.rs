@@ -398,7 +398,9 @@ fn garbage_on_one_socket_disconnects_only_that_client() {
         .expect("dup");
     let mut stream = std::os::unix::net::UnixStream::from(fd);
     use std::io::Write;
-    let _ = stream.write_all(&[0xff; 64]);
+    // 0xffff.. claims a 64 KiB message: libwayland waits for all of it, and
+    // hangs up once it cannot fit its buffer. 64 bytes would only stall it.
+    let _ = stream.write_all(&[0xff; 8192]);
     f.wait("the garbage client to be dropped", |f| {
         !f.client(bad).is_connected()
     });

@@ -33,6 +33,7 @@ impl CompositorHandler for State {
 
     fn commit(&mut self, surface: &WlSurface) {
         on_commit_buffer_handler::<Self>(surface);
+        crate::limits::after_commit(surface, self.pal.now_ms());
         if is_sync_subsurface(surface) {
             // Applied with the parent's commit.
             return;

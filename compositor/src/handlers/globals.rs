@@ -45,26 +45,20 @@ use smithay::reexports::wayland_protocols::xdg::decoration::zv1::server::{
     zxdg_toplevel_decoration_v1::ZxdgToplevelDecorationV1,
 };
 use smithay::reexports::wayland_protocols::xdg::shell::server::{
-    xdg_popup::XdgPopup, xdg_positioner::XdgPositioner, xdg_surface::XdgSurface,
-    xdg_toplevel::XdgToplevel, xdg_wm_base::XdgWmBase,
+    xdg_popup::XdgPopup, xdg_wm_base::XdgWmBase,
 };
 use smithay::reexports::wayland_protocols::xdg::xdg_output::zv1::server::{
     zxdg_output_manager_v1::ZxdgOutputManagerV1, zxdg_output_v1::ZxdgOutputV1,
 };
 use smithay::reexports::wayland_server::protocol::{
     wl_buffer::WlBuffer, wl_callback::WlCallback, wl_compositor::WlCompositor,
-    wl_data_device::WlDataDevice, wl_data_device_manager::WlDataDeviceManager,
-    wl_data_source::WlDataSource, wl_keyboard::WlKeyboard, wl_output::WlOutput,
-    wl_pointer::WlPointer, wl_region::WlRegion, wl_seat::WlSeat, wl_shm::WlShm,
-    wl_shm_pool::WlShmPool, wl_subcompositor::WlSubcompositor, wl_subsurface::WlSubsurface,
-    wl_surface::WlSurface, wl_touch::WlTouch,
+    wl_data_device::WlDataDevice, wl_data_device_manager::WlDataDeviceManager, wl_output::WlOutput,
+    wl_seat::WlSeat, wl_shm::WlShm, wl_subcompositor::WlSubcompositor, wl_surface::WlSurface,
 };
 use smithay::reexports::wayland_server::{
     delegate_dispatch, Client, DataInit, DisplayHandle, GlobalDispatch, New, Weak,
 };
-use smithay::wayland::compositor::{
-    CompositorState, RegionUserData, SubsurfaceUserData, SurfaceUserData,
-};
+use smithay::wayland::compositor::CompositorState;
 use smithay::wayland::cursor_shape::{CursorShapeDeviceUserData, CursorShapeManagerState};
 use smithay::wayland::dmabuf::{
     DmabufData, DmabufFeedbackData, DmabufGlobalData, DmabufParamsData, DmabufState,
@@ -79,20 +73,15 @@ use smithay::wayland::output::{
     OutputManagerState, OutputUserData, WlOutputData, XdgOutputUserData,
 };
 use smithay::wayland::presentation::{PresentationFeedbackState, PresentationState};
-use smithay::wayland::seat::{
-    KeyboardUserData, PointerUserData, SeatGlobalData, SeatUserData, TouchUserData,
-};
-use smithay::wayland::selection::data_device::{
-    DataDeviceState, DataDeviceUserData, DataSourceUserData,
-};
+use smithay::wayland::seat::SeatGlobalData;
+use smithay::wayland::selection::data_device::{DataDeviceState, DataDeviceUserData};
 use smithay::wayland::shell::xdg::decoration::{
     XdgDecorationManagerGlobalData, XdgDecorationState,
 };
 use smithay::wayland::shell::xdg::{
-    ToplevelSurface, XdgPositionerUserData, XdgShellState, XdgShellSurfaceUserData,
-    XdgSurfaceUserData, XdgWmBaseUserData,
+    ToplevelSurface, XdgShellState, XdgShellSurfaceUserData, XdgWmBaseUserData,
 };
-use smithay::wayland::shm::{ShmBufferUserData, ShmPoolUserData, ShmState};
+use smithay::wayland::shm::ShmState;
 use smithay::wayland::viewporter::{ViewportState, ViewporterState};
 
 use crate::state::{ClientState, State};
@@ -137,34 +126,34 @@ macro_rules! gated {
 
 gated!(WlCompositor: () => CompositorState, Global::Compositor);
 gated!(WlSubcompositor: () => CompositorState, Global::Subcompositor);
-delegate_dispatch!(State: [WlCompositor: ()] => CompositorState);
-delegate_dispatch!(State: [WlSurface: SurfaceUserData] => CompositorState);
-delegate_dispatch!(State: [WlRegion: RegionUserData] => CompositorState);
+// WlCompositor: (): checked against the limits in limits.rs, then Smithay's.
+// WlSurface: SurfaceUserData: checked against the limits in limits.rs, then Smithay's.
+// WlRegion: RegionUserData: checked against the limits in limits.rs, then Smithay's.
 delegate_dispatch!(State: [WlCallback: ()] => CompositorState);
 delegate_dispatch!(State: [WlSubcompositor: ()] => CompositorState);
-delegate_dispatch!(State: [WlSubsurface: SubsurfaceUserData] => CompositorState);
+// WlSubsurface: SubsurfaceUserData: coordinates clamped in validate.rs, then Smithay's.
 
 gated!(WlShm: () => ShmState, Global::Shm);
-delegate_dispatch!(State: [WlShm: ()] => ShmState);
-delegate_dispatch!(State: [WlShmPool: ShmPoolUserData] => ShmState);
-delegate_dispatch!(State: [WlBuffer: ShmBufferUserData] => ShmState);
+// WlShm: (): checked against the limits in limits.rs, then Smithay's.
+// WlShmPool: ShmPoolUserData: checked against the limits in limits.rs, then Smithay's.
+// WlBuffer: ShmBufferUserData: checked against the limits in limits.rs, then Smithay's.
 
 gated!(XdgWmBase: () => XdgShellState, Global::XdgWmBase);
 delegate_dispatch!(State: [XdgWmBase: XdgWmBaseUserData] => XdgShellState);
-delegate_dispatch!(State: [XdgPositioner: XdgPositionerUserData] => XdgShellState);
+// XdgPositioner: XdgPositionerUserData: coordinates clamped in validate.rs, then Smithay's.
 delegate_dispatch!(State: [XdgPopup: XdgShellSurfaceUserData] => XdgShellState);
-delegate_dispatch!(State: [XdgSurface: XdgSurfaceUserData] => XdgShellState);
-delegate_dispatch!(State: [XdgToplevel: XdgShellSurfaceUserData] => XdgShellState);
+// XdgSurface: XdgSurfaceUserData: sizes checked in validate.rs, then Smithay's.
+// XdgToplevel: XdgShellSurfaceUserData: sizes checked in validate.rs, then Smithay's.
 
 gated!(ZxdgDecorationManagerV1: XdgDecorationManagerGlobalData => XdgDecorationState, Global::XdgDecoration);
 delegate_dispatch!(State: [ZxdgDecorationManagerV1: ()] => XdgDecorationState);
 delegate_dispatch!(State: [ZxdgToplevelDecorationV1: ToplevelSurface] => XdgDecorationState);
 
 gated!(WlSeat: SeatGlobalData<State> => SeatState<State>, Global::Seat);
-delegate_dispatch!(State: [WlSeat: SeatUserData<State>] => SeatState<State>);
-delegate_dispatch!(State: [WlPointer: PointerUserData<State>] => SeatState<State>);
-delegate_dispatch!(State: [WlKeyboard: KeyboardUserData<State>] => SeatState<State>);
-delegate_dispatch!(State: [WlTouch: TouchUserData<State>] => SeatState<State>);
+// WlSeat: SeatUserData<State>: checked against the limits in limits.rs, then Smithay's.
+// WlPointer: PointerUserData<State>: checked against the limits in limits.rs, then Smithay's.
+// WlKeyboard: KeyboardUserData<State>: checked against the limits in limits.rs, then Smithay's.
+// WlTouch: TouchUserData<State>: checked against the limits in limits.rs, then Smithay's.
 
 gated!(WlOutput: WlOutputData => OutputManagerState, Global::Output);
 gated!(ZxdgOutputManagerV1: () => OutputManagerState, Global::XdgOutput);
@@ -175,7 +164,7 @@ delegate_dispatch!(State: [ZxdgOutputManagerV1: ()] => OutputManagerState);
 gated!(WlDataDeviceManager: () => DataDeviceState, Global::DataDevice);
 delegate_dispatch!(State: [WlDataDeviceManager: ()] => DataDeviceState);
 delegate_dispatch!(State: [WlDataDevice: DataDeviceUserData] => DataDeviceState);
-delegate_dispatch!(State: [WlDataSource: DataSourceUserData] => DataDeviceState);
+// WlDataSource: DataSourceUserData: checked against the limits in limits.rs, then Smithay's.
 
 gated!(WpViewporter: () => ViewporterState, Global::Viewporter);
 delegate_dispatch!(State: [WpViewporter: ()] => ViewporterState);

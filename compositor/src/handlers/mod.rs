@@ -7,6 +7,8 @@
 mod compositor;
 mod globals;
 mod keyboard_shortcuts_inhibit;
+mod limits;
+mod validate;
 mod xdg_shell;
 
 use smithay::backend::allocator::dmabuf::Dmabuf;

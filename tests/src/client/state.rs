@@ -1,6 +1,7 @@
 //! Client-side bookkeeping: the objects each test surface owns and everything the event
 //! handlers in `super::events` record for [`super::TestClient`] to report.
 
+use wayland_client::protocol::wl_buffer::WlBuffer;
 use wayland_client::protocol::wl_compositor::WlCompositor;
 use wayland_client::protocol::wl_keyboard::WlKeyboard;
 use wayland_client::protocol::wl_registry::WlRegistry;
@@ -48,6 +49,9 @@ pub(super) struct ShellSurface {
     pub(super) last_acked: Option<u32>,
     pub(super) destroyed: bool,
     pub(super) frames_done: u32,
+    /// The buffer of the last draw: destroyed once the next one is committed,
+    /// so a client that draws every frame holds one buffer, not thousands.
+    pub(super) shown: Option<WlBuffer>,
 }
 
 pub(super) struct Window {
@@ -130,6 +134,7 @@ impl ShellSurface {
             last_acked: None,
             destroyed: false,
             frames_done: 0,
+            shown: None,
         }
     }
 
