@@ -325,8 +325,11 @@ fn short_buffers() {
             ("pool-larger-than-file", Cut("is larger than its file")),
             ("buffer-beyond-pool", Cut("offset is too large")),
             ("offset-beyond-pool", Cut("offset is too large")),
-            // Reading it faults; Smithay catches the SIGBUS and cuts the client off.
-            ("file-shrunk-after-attach", Cut("Bad pool size")),
+            // Its window opens behind the good client's focused one (no
+            // focus stealing), so the truncated buffer is never read and
+            // costs nothing. The visible case is
+            // `a_visible_buffer_whose_file_shrinks_cuts_only_its_client`.
+            ("file-shrunk-after-attach", Survive),
         ],
     );
 }
@@ -517,4 +520,54 @@ fn thousand_connect_disconnect_cycles_grow_memory_by_less_than_1_mib() {
         "{CYCLES} connect/disconnect cycles grew the compositor from {before} KiB to {after} KiB \
          (more than {CYCLE_GROWTH_KIB} KiB); every 100 cycles: {samples:?} KiB"
     );
+}
+
+/// The short buffer that matters: one that is drawn. The hostile client is
+/// the only (so focused, so visible) window of an in-process compositor:
+/// compositing reads its truncated file, Smithay catches the SIGBUS and cuts
+/// the client off, and the compositor goes on rendering.
+#[test]
+fn a_visible_buffer_whose_file_shrinks_cuts_only_its_client() {
+    init_logging();
+    palisade_tests::fixture::ensure_runtime_dir();
+    let dir = palisade_tests::fixture::temp_dir("hostile-visible-short");
+    let out = dir.join("out.txt");
+    let hostile = env!("CARGO_BIN_EXE_palisade-hostile");
+    let command = format!(
+        "exec {hostile} short-buffer file-shrunk-after-attach > {}",
+        out.display()
+    );
+    let output = palisade_tests::fixture::output(640, 480, 1.0);
+    let config = palisade::config::Config::parse(CONFIG, std::path::Path::new("<hostile>"))
+        .expect("the test config parses");
+    let mut d = palisade::scenario::driver::Driver::new(config, vec![output]).expect("compositor");
+    let args = ["sh".to_owned(), "-c".to_owned(), command];
+    let pid = (d.state.pal)
+        .spawn(&args, &[], palisade::Identity::unknown())
+        .expect("starting palisade-hostile");
+    d.wait_until(
+        palisade_tests::live::WAIT,
+        "palisade-hostile to finish",
+        |_| Ok(!std::path::Path::new(&format!("/proc/{pid}")).exists()),
+    )
+    .expect("the hostile client ends");
+    let said = std::fs::read_to_string(&out).expect("the hostile client's report");
+    assert!(
+        said.contains("case file-shrunk-after-attach: disconnected")
+            && said.contains("Bad pool size"),
+        "the drawn truncated buffer did not cut its client off: {said}"
+    );
+    // The compositor carries on: it still renders frames.
+    let before = d.frames();
+    d.state.pal.queue_redraw_all();
+    d.wait_until(
+        palisade_tests::live::WAIT,
+        "a frame after the hostile client",
+        |d| {
+            d.state.pal.queue_redraw_all();
+            Ok(d.frames() > before + 2)
+        },
+    )
+    .expect("frames after the hostile client");
+    let _ = std::fs::remove_dir_all(&dir);
 }
