@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use palisade_shortcuts::proto::{AuthOutcome, Message, Request, UsbGrant};
+use palisade_shortcuts::proto::UsbGrant;
 use palisade_tests::fixture::{identity, output, Fixture, HelperPeer};
 use smithay::input::keyboard::Keycode;
 
@@ -72,30 +72,12 @@ fn lock(f: &mut Fixture) -> Sample {
     }
 }
 
-/// Types a password and answers it as the helper would.
-fn unlock(f: &mut Fixture, peer: &mut HelperPeer) {
-    f.driver.type_text("pw\n").expect("typing");
-    loop {
-        match f.next_helper_request(peer, "the password") {
-            Request::Authenticate { generation, .. } => {
-                peer.send(&Message::AuthResult {
-                    generation,
-                    outcome: AuthOutcome::Accepted,
-                });
-                break;
-            }
-            _ => continue, // the Lock report
-        }
-    }
-    f.wait("the unlock", |f| !f.driver.state.pal.is_locked());
-}
-
 /// The first lock of a fresh compositor (glyphs not yet rasterized), and
 /// a later one.
 fn one_run(windows: usize, outputs: usize) -> (Sample, Sample) {
     let (mut f, mut peer) = setup(windows, outputs);
     let first = lock(&mut f);
-    unlock(&mut f, &mut peer);
+    f.unlock_with_password(&mut peer);
     let later = lock(&mut f);
     (first, later)
 }

@@ -380,6 +380,63 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    /// Types a password on the lock screen and answers it as the helper
+    /// would ("accepted"), skipping the Lock report if it is still queued;
+    /// returns once unlocked.
+    pub fn unlock_with_password(&mut self, peer: &mut HelperPeer) {
+        self.driver.type_text("pw\n").expect("typing");
+        loop {
+            match self.next_helper_request(peer, "the password") {
+                Request::Authenticate { generation, .. } => {
+                    peer.send(&Message::AuthResult {
+                        generation,
+                        outcome: proto::AuthOutcome::Accepted,
+                    });
+                    break;
+                }
+                _ => continue,
+            }
+        }
+        self.wait("the unlock", |f| !f.driver.state.pal.is_locked());
+    }
+}
+
+/// Run the loop until `check` returns `Ok`; after `timeout`, panic with
+/// `what`, the last reason `check` gave and the compositor's state.
+pub fn wait_check(
+    driver: &mut Driver,
+    timeout: Duration,
+    what: &str,
+    mut check: impl FnMut(&mut Driver) -> Result<(), String>,
+) {
+    let mut last = String::from("never checked");
+    let result = driver.wait_until(timeout, what, |d| match check(d) {
+        Ok(()) => Ok(true),
+        Err(why) => {
+            last = why;
+            Ok(false)
+        }
+    });
+    if let Err(err) = result {
+        let state = driver.state.pal.state_info();
+        panic!("{err:#}: {last}\nlast state: {state:#?}");
+    }
+}
+
+/// Run the loop until the state JSON satisfies `pred`; panics with `what`
+/// and the last state after `timeout`.
+pub fn wait_state(
+    driver: &mut Driver,
+    timeout: Duration,
+    what: &str,
+    pred: impl FnMut(&StateInfo) -> bool,
+) -> StateInfo {
+    driver
+        .wait_state(timeout, what, pred)
+        .unwrap_or_else(|err| panic!("{err:#}"))
+}
+
 /// A helper's quiet state: unlocked, USB as given, no timers, no failures.
 pub fn helper_state(usb: UsbGrant) -> HelperState {
     HelperState::unlocked(usb)

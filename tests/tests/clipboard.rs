@@ -3,7 +3,7 @@
 //! clipboard while nobody is at the keyboard.
 
 use palisade_lockscreen::Phase;
-use palisade_shortcuts::proto::{AuthOutcome, Message, Request, UsbGrant};
+use palisade_shortcuts::proto::{Request, UsbGrant};
 use palisade_tests::client::ClipboardRead;
 use palisade_tests::fixture::{identity, output, ClientId, Fixture, HelperPeer};
 
@@ -76,21 +76,6 @@ fn lock(f: &mut Fixture, peer: &mut HelperPeer) {
     assert_eq!(f.driver.state.pal.lock.phase(), Phase::Locked);
 }
 
-/// Types a password and has the helper accept it.
-fn unlock(f: &mut Fixture, peer: &mut HelperPeer) {
-    f.driver.type_text("pw\n").expect("typing");
-    f.step();
-    let generation = match f.next_helper_request(peer, "a password") {
-        Request::Authenticate { generation, .. } => generation,
-        other => panic!("expected Authenticate, got {other:?}"),
-    };
-    peer.send(&Message::AuthResult {
-        generation,
-        outcome: AuthOutcome::Accepted,
-    });
-    f.wait("the unlock", |f| !f.driver.state.pal.is_locked());
-}
-
 #[test]
 fn the_focused_client_reads_what_another_client_of_its_identity_copied() {
     let (mut f, _peer) = with_helper();
@@ -156,7 +141,7 @@ fn nobody_sets_the_clipboard_while_locked_and_the_focused_client_can_after_unloc
     );
     f.roundtrip(a);
 
-    unlock(&mut f, &mut peer);
+    f.unlock_with_password(&mut peer);
     f.wait("keyboard focus back on A", |f| {
         f.client(a).keyboard_focus_window().is_some()
     });

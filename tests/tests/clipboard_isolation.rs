@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use palisade::clipboard::{TransitInfo, MAX_TRANSFER_BYTES, TEXT_TYPES};
 use palisade_lockscreen::Phase;
-use palisade_shortcuts::proto::{AuthOutcome, Message, Request, UsbGrant};
+use palisade_shortcuts::proto::{Request, UsbGrant};
 use palisade_tests::client::{ClipboardRead, KeyboardEvent, WindowId, TEXT_MIME};
 use palisade_tests::fixture::{identity, output, ClientId, Fixture, HelperPeer};
 
@@ -299,17 +299,7 @@ fn lock_and_unlock(f: &mut Fixture, peer: &mut HelperPeer) {
     f.key_chord("Super+L");
     assert_eq!(f.next_helper_request(peer, "Lock"), Request::Lock);
     assert_eq!(f.driver.state.pal.lock.phase(), Phase::Locked);
-    f.driver.type_text("pw\n").expect("typing");
-    f.step();
-    let generation = match f.next_helper_request(peer, "a password") {
-        Request::Authenticate { generation, .. } => generation,
-        other => panic!("expected Authenticate, got {other:?}"),
-    };
-    peer.send(&Message::AuthResult {
-        generation,
-        outcome: AuthOutcome::Accepted,
-    });
-    f.wait("the unlock", |f| !f.driver.state.pal.is_locked());
+    f.unlock_with_password(peer);
 }
 
 #[test]

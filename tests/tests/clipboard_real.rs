@@ -15,7 +15,7 @@ use palisade::introspect::StateInfo;
 use palisade::scenario::driver::Driver;
 use palisade::Identity;
 use palisade_tests::fixture::{
-    data_file, ensure_runtime_dir, init_logging, require_program, temp_dir,
+    data_file, ensure_runtime_dir, init_logging, require_program, temp_dir, wait_state,
 };
 
 const CLIP: &str = "palisade-clip-42";
@@ -40,17 +40,6 @@ fn browser() -> Identity {
 
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
-}
-
-fn wait_state(
-    driver: &mut Driver,
-    timeout: Duration,
-    what: &str,
-    pred: impl FnMut(&StateInfo) -> bool,
-) -> StateInfo {
-    driver
-        .wait_state(timeout, what, pred)
-        .unwrap_or_else(|err| panic!("{err:#}"))
 }
 
 /// What the page's title says: (keys, pastes, text, value).

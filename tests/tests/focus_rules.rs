@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use palisade::config::Config;
 use palisade_panel::Hit;
-use palisade_shortcuts::proto::{AuthOutcome, Message, Request, UsbGrant};
+use palisade_shortcuts::proto::{Request, UsbGrant};
 use palisade_tests::client::{KeyboardEvent, PositionerSpec};
 use palisade_tests::fixture::{
     identity, output, require_program, window_area, ClientId, Fixture, HelperPeer,
@@ -331,20 +331,6 @@ fn the_first_window_of_an_app_the_user_launched_takes_focus_an_autostarted_one_d
     assert_eq!(f.client(a).keyboard_focus_window(), None);
 }
 
-fn unlock(f: &mut Fixture, peer: &mut HelperPeer) {
-    f.driver.type_text("pw\n").expect("typing");
-    f.step();
-    let generation = match f.next_helper_request(peer, "a password") {
-        Request::Authenticate { generation, .. } => generation,
-        other => panic!("expected Authenticate, got {other:?}"),
-    };
-    peer.send(&Message::AuthResult {
-        generation,
-        outcome: AuthOutcome::Accepted,
-    });
-    f.wait("the unlock", |f| !f.driver.state.pal.is_locked());
-}
-
 fn lock(f: &mut Fixture, peer: &mut HelperPeer) {
     f.key_chord("Super+L");
     assert!(f.driver.state.pal.is_locked(), "Super+L did not lock");
@@ -362,7 +348,7 @@ fn windows_that_map_while_locked_follow_the_same_rule_on_unlock() {
     lock(&mut f, &mut peer);
     let b = f.add_background_client(app(BROWSER));
     f.map_window(b, GREEN);
-    unlock(&mut f, &mut peer);
+    f.unlock_with_password(&mut peer);
     f.wait("focus back on the terminal", |f| {
         f.roundtrip(a);
         f.client(a).keyboard_focus_window() == Some(wa)
@@ -376,7 +362,7 @@ fn windows_that_map_while_locked_follow_the_same_rule_on_unlock() {
     // focused after the unlock, as it would have been unlocked.
     lock(&mut f, &mut peer);
     let w2 = f.map_window(a, RED);
-    unlock(&mut f, &mut peer);
+    f.unlock_with_password(&mut peer);
     f.wait("focus on the terminal's new window", |f| {
         f.roundtrip(a);
         f.client(a).keyboard_focus_window() == Some(w2)

@@ -17,7 +17,7 @@ use palisade::introspect::{StateInfo, WindowInfo};
 use palisade::scenario::driver::{Driver, BTN_LEFT};
 use palisade_panel::Hit;
 use palisade_tests::fixture::{
-    data_file, ensure_runtime_dir, init_logging, require_program, temp_dir,
+    data_file, ensure_runtime_dir, init_logging, require_program, temp_dir, wait_check,
 };
 
 const OUTPUT: &str = "headless-1";
@@ -62,28 +62,6 @@ command = [
     );
     Config::parse(&text, Path::new("<focus stealing config>"))
         .unwrap_or_else(|e| panic!("the test config does not parse: {e}\n{text}"))
-}
-
-/// Run the loop until `check` returns `Ok`; after `timeout`, panic with
-/// `what`, the last reason `check` gave and the compositor's state.
-fn wait(
-    driver: &mut Driver,
-    timeout: Duration,
-    what: &str,
-    mut check: impl FnMut(&mut Driver) -> Result<(), String>,
-) {
-    let mut last = String::from("never checked");
-    let result = driver.wait_until(timeout, what, |d| match check(d) {
-        Ok(()) => Ok(true),
-        Err(why) => {
-            last = why;
-            Ok(false)
-        }
-    });
-    if let Err(err) = result {
-        let state = driver.state.pal.state_info();
-        panic!("{err:#}: {last}\nlast state: {state:#?}");
-    }
 }
 
 fn window(info: &StateInfo, identity: &str) -> Option<WindowInfo> {
@@ -201,7 +179,7 @@ fn chromium_opening_on_its_own_gets_none_of_the_keys_typed_into_foot() {
         .state
         .launch_app_for_user("term")
         .expect("launching foot");
-    wait(
+    wait_check(
         &mut driver,
         SLOW,
         "foot's window with keyboard focus",
@@ -223,7 +201,7 @@ fn chromium_opening_on_its_own_gets_none_of_the_keys_typed_into_foot() {
         .launch_app("browser-test")
         .expect("launching Chromium");
     let mut appeared_at = None;
-    wait(
+    wait_check(
         &mut driver,
         SLOW,
         "Chromium's window and its page loaded",
@@ -250,7 +228,7 @@ fn chromium_opening_on_its_own_gets_none_of_the_keys_typed_into_foot() {
     );
 
     // foot got all of it, in order.
-    wait(
+    wait_check(
         &mut driver,
         Duration::from_secs(20),
         "everything typed in foot's file",
@@ -289,7 +267,7 @@ fn chromium_opening_on_its_own_gets_none_of_the_keys_typed_into_foot() {
     // key shows that none of the earlier ones ever arrived.
     driver.pointer_to(f64::from(entry.start + 5), 16.0);
     driver.click(BTN_LEFT);
-    wait(
+    wait_check(
         &mut driver,
         Duration::from_secs(10),
         "Chromium to be focused",
@@ -308,7 +286,7 @@ fn chromium_opening_on_its_own_gets_none_of_the_keys_typed_into_foot() {
     );
     driver.type_text("x").expect("typing into Chromium");
     let mut title = String::new();
-    wait(
+    wait_check(
         &mut driver,
         Duration::from_secs(20),
         "Chromium's page to count the key",

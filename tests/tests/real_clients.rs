@@ -14,7 +14,8 @@ use palisade::introspect::{StateInfo, WindowInfo};
 use palisade::scenario::driver::Driver;
 use palisade::Identity;
 use palisade_tests::fixture::{
-    data_file, ensure_runtime_dir, init_logging, require_program, temp_dir, window_area,
+    data_file, ensure_runtime_dir, init_logging, require_program, temp_dir, wait_check, wait_state,
+    window_area,
 };
 
 const OUTPUT: &str = "headless-1";
@@ -51,39 +52,6 @@ fn start(config: Config) -> Driver {
 
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
-}
-
-/// Run the loop until `check` returns `Ok`; after `timeout`, panic with
-/// `what`, the last reason `check` gave and the compositor's state.
-fn wait(
-    driver: &mut Driver,
-    timeout: Duration,
-    what: &str,
-    mut check: impl FnMut(&mut Driver) -> Result<(), String>,
-) {
-    let mut last = String::from("never checked");
-    let result = driver.wait_until(timeout, what, |d| match check(d) {
-        Ok(()) => Ok(true),
-        Err(why) => {
-            last = why;
-            Ok(false)
-        }
-    });
-    if let Err(err) = result {
-        let state = driver.state.pal.state_info();
-        panic!("{err:#}: {last}\nlast state: {state:#?}");
-    }
-}
-
-fn wait_state(
-    driver: &mut Driver,
-    timeout: Duration,
-    what: &str,
-    pred: impl FnMut(&StateInfo) -> bool,
-) -> StateInfo {
-    driver
-        .wait_state(timeout, what, pred)
-        .unwrap_or_else(|err| panic!("{err:#}"))
 }
 
 fn pixels(driver: &mut Driver) -> Pixels {
@@ -191,7 +159,7 @@ fn weston_simple_shm_draws_inside_its_window_and_never_on_the_strip() {
     // strip: count such pixels inside its 250x250 window.
     let theme = driver.state.pal.theme.clone();
     let (background, strip) = (rgb8(theme.background), rgb8(theme.panel_background));
-    wait(
+    wait_check(
         &mut driver,
         Duration::from_secs(10),
         "weston-simple-shm's pixels inside its window",
@@ -283,7 +251,7 @@ fn foot_receives_typed_keys() {
     let band = [geo[0], geo[1], geo[2], 120.min(geo[3])];
 
     // Its first real frame: the prompt is drawn.
-    wait(
+    wait_check(
         &mut driver,
         Duration::from_secs(20),
         "foot to draw the shell's prompt",
@@ -308,7 +276,7 @@ fn foot_receives_typed_keys() {
         .type_text("echo palisade-typed-ok")
         .expect("typing into foot");
     let mut typed = Vec::new();
-    wait(
+    wait_check(
         &mut driver,
         Duration::from_secs(10),
         "the typed command line to appear in foot",
@@ -337,7 +305,7 @@ fn foot_receives_typed_keys() {
         geo[2],
         geo[1] + band[3] - bottom as i32 - 1,
     ];
-    wait(
+    wait_check(
         &mut driver,
         Duration::from_secs(10),
         "the command's output below the command line",
@@ -396,7 +364,7 @@ command = [
     wait_state(&mut driver, slow, "Chromium's window to be mapped", |s| {
         s.windows.len() == 1
     });
-    wait(&mut driver, slow, "the red page inside Chromium", |d| {
+    wait_check(&mut driver, slow, "the red page inside Chromium", |d| {
         let red = pixels(d).count_near(PAGE_RED, 8);
         match red >= 100_000 {
             true => Ok(()),

@@ -78,6 +78,14 @@ impl TestClient {
         ) else {
             return false;
         };
+        let source = self.text_source(&manager, text);
+        device.set_selection(Some(&source), serial);
+        true
+    }
+
+    /// A new data source serving `text` as [`TEXT_MIME`], counted for
+    /// [`Self::clipboard_cancelled`].
+    fn text_source(&mut self, manager: &WlDataDeviceManager, text: &str) -> WlDataSource {
         let index = self.state.clipboard.cancelled.len();
         self.state.clipboard.cancelled.push(false);
         let data = SourceData {
@@ -86,8 +94,7 @@ impl TestClient {
         };
         let source = manager.create_data_source(&self.qh, data);
         source.offer(TEXT_MIME.to_owned());
-        device.set_selection(Some(&source), serial);
-        true
+        source
     }
 
     /// Whether the source of the latest [`Self::set_clipboard`] has been cancelled.
@@ -132,14 +139,7 @@ impl TestClient {
         ) else {
             return false;
         };
-        let index = self.state.clipboard.cancelled.len();
-        self.state.clipboard.cancelled.push(false);
-        let data = SourceData {
-            index,
-            text: text.as_bytes().to_vec(),
-        };
-        let source = manager.create_data_source(&self.qh, data);
-        source.offer(TEXT_MIME.to_owned());
+        let source = self.text_source(&manager, text);
         let origin = self.state.windows[w].shell.surface.clone();
         device.start_drag(Some(&source), &origin, None, serial);
         true
