@@ -223,6 +223,37 @@ pub fn temp_dir(test: &str) -> std::path::PathBuf {
     dir
 }
 
+/// Debian's Chromium as the tests run it: Wayland only, no sandbox (only
+/// because the tests run as root), no GPU, a fresh profile in `profile`, no
+/// background traffic, showing the local file `page`.
+pub fn chromium_command(profile: &std::path::Path, page: &std::path::Path) -> Vec<String> {
+    [
+        "chromium",
+        "--ozone-platform=wayland",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain([
+        format!("--user-data-dir={}", profile.display()),
+        format!("file://{}", page.display()),
+    ])
+    .collect()
+}
+
+/// A TOML array of strings, for a test config's `command`. Debug quoting
+/// is TOML's basic-string quoting for the ASCII paths and flags used here.
+pub fn toml_strings(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("{s:?}")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
 /// A file under tests/data, by absolute path.
 pub fn data_file(name: &str) -> std::path::PathBuf {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -15,7 +15,8 @@ use palisade::introspect::StateInfo;
 use palisade::scenario::driver::Driver;
 use palisade::Identity;
 use palisade_tests::fixture::{
-    data_file, ensure_runtime_dir, init_logging, require_program, temp_dir, wait_state,
+    chromium_command, data_file, ensure_runtime_dir, init_logging, require_program, temp_dir,
+    wait_state,
 };
 
 const CLIP: &str = "palisade-clip-42";
@@ -89,15 +90,14 @@ fn focus_by_user(driver: &mut Driver, identity: &str) {
     panic!("Super+Tab never focused {identity}: {info:#?}");
 }
 
-/// Ctrl+V in Chromium; waits until the page has seen both keys (so the
-/// paste was attempted) and `done` holds.
+/// Ctrl+V in Chromium; waits until the page has seen both keys and its
+/// paste event (Chromium fires one with an empty clipboard too; it can come
+/// after the keys' title update) and `done` holds.
 fn paste(driver: &mut Driver, what: &str, done: impl Fn(&Page) -> bool) -> Page {
-    let keys = page(&driver.state.pal.state_info())
-        .expect("the page's title")
-        .keys;
+    let start = page(&driver.state.pal.state_info()).expect("the page's title");
     driver.key_chord("Ctrl+V").expect("Ctrl+V");
     let info = wait_state(driver, Duration::from_secs(20), what, |s| {
-        page(s).is_some_and(|p| p.keys >= keys + 2 && done(&p))
+        page(s).is_some_and(|p| p.keys >= start.keys + 2 && p.pastes > start.pastes && done(&p))
     });
     page(&info).expect("the page's title")
 }
@@ -118,21 +118,7 @@ fn foot_copies_and_chromium_pastes_only_after_the_trusted_transfer_and_once() {
     let slow = Duration::from_secs(60);
 
     let profile = temp_dir("clipboard-chromium-profile");
-    let url = format!("file://{}", data_file("paste.html").display());
-    let chromium = strings(&[
-        "chromium",
-        "--ozone-platform=wayland",
-        // Only because the tests run as root.
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        &format!("--user-data-dir={}", profile.display()),
-        &url,
-    ]);
+    let chromium = chromium_command(&profile, &data_file("paste.html"));
     driver
         .state
         .pal

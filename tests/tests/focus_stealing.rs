@@ -17,7 +17,8 @@ use palisade::introspect::{StateInfo, WindowInfo};
 use palisade::scenario::driver::{Driver, BTN_LEFT};
 use palisade_panel::Hit;
 use palisade_tests::fixture::{
-    data_file, ensure_runtime_dir, init_logging, require_program, temp_dir, wait_check,
+    chromium_command, data_file, ensure_runtime_dir, init_logging, require_program, temp_dir,
+    toml_strings, wait_check,
 };
 
 const OUTPUT: &str = "headless-1";
@@ -40,25 +41,11 @@ command = ["foot", "--config={foot_ini}", "sh", "-c", "exec cat > '{typed}'"]
 id = "browser-test"
 label = "Test Browser"
 color = "#4285f4"
-command = [
-    "chromium",
-    "--ozone-platform=wayland",
-    # Only because the tests run as root.
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--user-data-dir={profile}",
-    "file://{page}",
-]
+command = {chromium}
 "##,
         foot_ini = data_file("foot.ini").display(),
         typed = typed.display(),
-        profile = profile.display(),
-        page = data_file("keylog.html").display(),
+        chromium = toml_strings(&chromium_command(profile, &data_file("keylog.html"))),
     );
     Config::parse(&text, Path::new("<focus stealing config>"))
         .unwrap_or_else(|e| panic!("the test config does not parse: {e}\n{text}"))

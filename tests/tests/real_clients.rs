@@ -14,8 +14,8 @@ use palisade::introspect::{StateInfo, WindowInfo};
 use palisade::scenario::driver::Driver;
 use palisade::Identity;
 use palisade_tests::fixture::{
-    data_file, ensure_runtime_dir, init_logging, require_program, temp_dir, wait_check, wait_state,
-    window_area,
+    chromium_command, data_file, ensure_runtime_dir, init_logging, require_program, temp_dir,
+    toml_strings, wait_check, wait_state, window_area,
 };
 
 const OUTPUT: &str = "headless-1";
@@ -333,23 +333,9 @@ fn chromium_launched_from_the_config_gets_its_identity_and_socket() {
 id = "browser-test"
 label = "Test Browser"
 color = "#123456"
-command = [
-    "chromium",
-    "--ozone-platform=wayland",
-    # Only because the tests run as root.
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--user-data-dir={profile}",
-    "file://{page}",
-]
+command = {chromium}
 "##,
-        profile = profile.display(),
-        page = page.display(),
+        chromium = toml_strings(&chromium_command(&profile, &page)),
     );
     let config = Config::parse(&text, Path::new("<browser test config>"))
         .unwrap_or_else(|e| panic!("the test config does not parse: {e}\n{text}"));
