@@ -4,9 +4,10 @@
 //! `can_view` (everyone sees everything). Here each global's `GlobalDispatch`
 //! is written out instead: `bind` forwards to Smithay's implementation and
 //! `can_view` asks the policy the client was given when it was inserted
-//! (`ClientState::globals`). wayland-server applies `can_view` both to the
-//! registry it advertises and to `wl_registry.bind`, so a client cannot bind
-//! a global it was not shown by guessing its name.
+//! (`ClientState::globals`). `can_view` is libwayland-server's global
+//! filter, which applies both to the registry it advertises and to
+//! `wl_registry.bind`, so a client cannot bind a global it was not shown by
+//! guessing its name (`tests/policy.rs` checks it).
 //!
 //! The requests on the objects those globals create are delegated to Smithay
 //! unchanged, with `delegate_dispatch!` (the same lists the `delegate_*!`
