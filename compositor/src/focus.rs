@@ -144,7 +144,7 @@ impl Palisade {
 
     /// The toplevel whose tree holds `surface` (a popup's or subsurface's
     /// too).
-    fn window_of_surface(&self, surface: &WlSurface) -> Option<Window> {
+    pub fn window_of_surface(&self, surface: &WlSurface) -> Option<Window> {
         let mut root = surface.clone();
         while let Some(parent) = smithay::wayland::compositor::get_parent(&root) {
             root = parent;

@@ -156,15 +156,7 @@ impl Palisade {
     /// The window holding keyboard focus (through a popup grab too).
     pub fn focused_window(&self) -> Option<Window> {
         let focus = self.seat.get_keyboard()?.current_focus()?;
-        let mut root = focus;
-        while let Some(parent) = smithay::wayland::compositor::get_parent(&root) {
-            root = parent;
-        }
-        if let Some(popup) = self.popups.find_popup(&root) {
-            root = smithay::desktop::find_popup_root_surface(&popup).ok()?;
-        }
-        let index = self.window_index_for_surface(&root)?;
-        Some(self.windows[index].window.clone())
+        self.window_of_surface(&focus)
     }
 
     /// Give keyboard focus to a window (or nobody) and raise it.

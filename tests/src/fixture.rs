@@ -468,6 +468,17 @@ pub fn wait_state(
         .unwrap_or_else(|err| panic!("{err:#}"))
 }
 
+/// The compositor's id of the one window of identity `id`.
+pub fn window_id(driver: &Driver, id: &str) -> u64 {
+    let pal = &driver.state.pal;
+    let ids: Vec<u64> = (pal.windows.iter())
+        .filter(|m| pal.identity_of(&m.window).is_some_and(|i| i.id == id))
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(ids.len(), 1, "expected one {id} window");
+    ids[0]
+}
+
 /// A helper's quiet state: unlocked, USB as given, no timers, no failures.
 pub fn helper_state(usb: UsbGrant) -> HelperState {
     HelperState::unlocked(usb)

@@ -12,7 +12,7 @@ use palisade_panel::Hit;
 use palisade_shortcuts::proto::{Request, UsbGrant};
 use palisade_tests::client::{KeyboardEvent, PositionerSpec};
 use palisade_tests::fixture::{
-    identity, output, require_program, window_area, ClientId, Fixture, HelperPeer,
+    identity, output, require_program, window_area, window_id, ClientId, Fixture, HelperPeer,
 };
 
 const OUT: &str = "headless-1";
@@ -66,17 +66,6 @@ fn info(f: &Fixture, id: &str) -> palisade::introspect::WindowInfo {
         .clone();
     assert!(found.next().is_none(), "more than one {id} window");
     w
-}
-
-/// The compositor's id of the one window of identity `id`.
-fn window_id(f: &Fixture, id: &str) -> u64 {
-    let pal = &f.driver.state.pal;
-    let ids: Vec<u64> = (pal.windows.iter())
-        .filter(|m| pal.identity_of(&m.window).is_some_and(|i| i.id == id))
-        .map(|m| m.id)
-        .collect();
-    assert_eq!(ids.len(), 1, "expected one {id} window");
-    ids[0]
 }
 
 /// The columns of window `id`'s entry in the panel, from hit tests on the
@@ -165,7 +154,10 @@ fn a_window_of_another_identity_does_not_take_focus_and_wants_attention() {
     assert!(info(&f, "term").focused && info(&f, "browser").fullscreen);
 
     // The panel says so: its entry, and only its, carries the marker.
-    let (ida, idb) = (window_id(&f, "term"), window_id(&f, "browser"));
+    let (ida, idb) = (
+        window_id(&f.driver, "term"),
+        window_id(&f.driver, "browser"),
+    );
     let marker = marker_pixels(&mut f, idb);
     assert!(marker >= 50, "{marker} marker pixels in Chromium's entry");
     assert_eq!(marker_pixels(&mut f, ida), 0);
@@ -244,7 +236,7 @@ fn attention_clears_when_the_user_focuses_the_window() {
     });
     let browser = info(&f, "browser");
     assert!(browser.focused && !browser.attention, "{browser:#?}");
-    let idb = window_id(&f, "browser");
+    let idb = window_id(&f.driver, "browser");
     assert_eq!(marker_pixels(&mut f, idb), 0, "the marker stayed");
     f.wait_color(OUT, [0, 255, 0], area_px());
     // Keys go to it now.
@@ -254,7 +246,7 @@ fn attention_clears_when_the_user_focuses_the_window() {
     assert_eq!(keys_since(&mut f, b, from), secret_keys());
 
     // A click on the mail window's panel entry.
-    let idc = window_id(&f, "mail");
+    let idc = window_id(&f.driver, "mail");
     assert!(marker_pixels(&mut f, idc) >= 50);
     let x = entry_columns(&mut f, idc).start + 5;
     f.driver.pointer_to(f64::from(x), 16.0);

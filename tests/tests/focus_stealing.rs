@@ -18,7 +18,7 @@ use palisade::scenario::driver::{Driver, BTN_LEFT};
 use palisade_panel::Hit;
 use palisade_tests::fixture::{
     chromium_command, data_file, ensure_runtime_dir, init_logging, require_program, temp_dir,
-    toml_strings, wait_check,
+    toml_strings, wait_check, window_id,
 };
 
 const OUTPUT: &str = "headless-1";
@@ -65,17 +65,6 @@ fn key_log(title: &str) -> Option<(u32, String)> {
     let (count, keys) = rest.split_once(':')?;
     let keys = keys.rsplit_once(" - ").map_or(keys, |(k, _)| k);
     Some((count.parse().ok()?, keys.to_string()))
-}
-
-/// The compositor's id of the one window of identity `id`.
-fn window_id(driver: &Driver, id: &str) -> u64 {
-    let pal = &driver.state.pal;
-    let ids: Vec<u64> = (pal.windows.iter())
-        .filter(|m| pal.identity_of(&m.window).is_some_and(|i| i.id == id))
-        .map(|m| m.id)
-        .collect();
-    assert_eq!(ids.len(), 1, "expected one {id} window");
-    ids[0]
 }
 
 /// The columns of window `id`'s panel entry, and how many of its strip
