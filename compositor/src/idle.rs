@@ -99,9 +99,7 @@ impl Palisade {
             while let Some(parent) = get_parent(&root) {
                 root = parent;
             }
-            self.space
-                .elements()
-                .any(|w| w.wl_surface().as_deref() == Some(&root))
+            (self.shell.space().elements()).any(|w| w.wl_surface().as_deref() == Some(&root))
         })
     }
 

@@ -94,12 +94,9 @@ impl Palisade {
             })
             .collect();
         let focused = self.focused_window();
-        let windows = self
-            .windows
-            .iter()
-            .filter(|m| m.mapped)
+        let windows = (self.shell.mapped())
             .filter_map(|m| {
-                let geo = self.space.element_geometry(&m.window)?;
+                let geo = self.shell.element_geometry(&m.window)?;
                 let surface = m.window.wl_surface()?;
                 let (app_id, title) = with_states(&surface, |states| {
                     states

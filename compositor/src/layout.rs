@@ -1,12 +1,11 @@
 //! Window management for a laptop: every toplevel fills its output's work area
 //! (the output minus the reserved strip), fullscreen included; dialogs are
-//! centred over their parent; the newest window gets focus.
+//! centred over their parent. Which window has focus is `crate::focus`'s.
 
 use smithay::desktop::Window;
 use smithay::output::Output;
 use smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel::State as XdgState;
 use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
-use smithay::utils::IsAlive;
 use smithay::utils::{Logical, Point, Rectangle, Size};
 use smithay::wayland::compositor::with_states;
 use smithay::wayland::seat::WaylandFocus;
@@ -21,8 +20,11 @@ impl Palisade {
         let Some(rect) = self.window_rect(index) else {
             return;
         };
-        let mapped = &self.windows[index];
+        let Some(mapped) = self.shell.get(index) else {
+            return;
+        };
         let window = mapped.window.clone();
+        let is_mapped = mapped.mapped;
         let Some(toplevel) = window.toplevel() else {
             return;
         };
@@ -50,32 +52,21 @@ impl Palisade {
         if toplevel.is_initial_configure_sent() {
             toplevel.send_pending_configure();
         }
-        if mapped.mapped {
-            // Mapping moves a window to the top; one already in the space
-            // keeps its place, so a client cannot raise itself above the
-            // focused window by asking for fullscreen or a new parent.
-            let above: Vec<Window> = (self.space.elements())
-                .skip_while(|w| **w != window)
-                .skip(1)
-                .cloned()
-                .collect();
-            self.space.map_element(window, rect.loc, false);
-            for w in above {
-                self.space.raise_element(&w, false);
-            }
+        if is_mapped {
+            self.shell.place(&window, rect.loc);
         }
     }
 
     /// Re-place every window, keeping the stacking order.
     pub fn relayout_all(&mut self) {
-        let stacking: Vec<Window> = self.space.elements().cloned().collect();
+        let stacking: Vec<Window> = self.shell.space().elements().cloned().collect();
         for window in stacking {
-            if let Some(i) = self.windows.iter().position(|m| m.window == window) {
+            if let Some(i) = (self.shell.windows().iter()).position(|m| m.window == window) {
                 self.layout_window(i);
             }
         }
-        for i in 0..self.windows.len() {
-            if !self.windows[i].mapped {
+        for i in 0..self.shell.windows().len() {
+            if !self.shell.windows()[i].mapped {
                 self.layout_window(i);
             }
         }
@@ -92,7 +83,7 @@ impl Palisade {
         let Some(parent) = self.parent_index(index) else {
             return Some(area);
         };
-        let window = &self.windows[index].window;
+        let window = &self.shell.windows()[index].window;
         let mut size = window.geometry().size;
         if size.w <= 0 || size.h <= 0 {
             let min = window
@@ -110,8 +101,8 @@ impl Palisade {
         }
         let size = Size::from((size.w.min(area.size.w), size.h.min(area.size.h)));
         let parent_rect = self
-            .space
-            .element_geometry(&self.windows[parent].window)
+            .shell
+            .element_geometry(&self.shell.windows()[parent].window)
             .unwrap_or(area);
         let centre =
             parent_rect.loc + Point::from((parent_rect.size.w / 2, parent_rect.size.h / 2));
@@ -138,98 +129,24 @@ impl Palisade {
     /// The output a window lives on; a window whose output went away moves
     /// to the first remaining one.
     fn output_for_window(&mut self, index: usize) -> Option<Output> {
-        let name = self.windows[index].output.clone();
+        let name = self.shell.get(index)?.output.clone();
         if let Some(o) = self.output_by_name(&name) {
             return Some(o.clone());
         }
         let output = self.active_output()?;
-        self.windows[index].output = output.name();
+        self.shell.set_output(index, output.name());
         Some(output)
     }
 
     fn parent_index(&self, index: usize) -> Option<usize> {
-        let parent = self.windows[index].window.toplevel()?.parent()?;
-        self.window_index_for_surface(&parent)
-            .filter(|&p| p != index && self.windows[p].mapped)
-    }
-
-    /// The window holding keyboard focus (through a popup grab too).
-    pub fn focused_window(&self) -> Option<Window> {
-        let focus = self.seat.get_keyboard()?.current_focus()?;
-        self.window_of_surface(&focus)
-    }
-
-    /// Give keyboard focus to a window (or nobody) and raise it.
-    pub fn focus_window(&mut self, window: Option<&Window>) {
-        let surface: Option<WlSurface> =
-            window.and_then(|w| w.wl_surface().map(|s| s.into_owned()));
-        if let Some(window) = window {
-            self.raise_with_dialogs(window, true);
-            // It has what it wanted: the panel stops asking for attention.
-            for m in self.windows.iter_mut().filter(|m| m.window == *window) {
-                m.attention = false;
-            }
-        }
-        for m in &self.windows {
-            if let Some(t) = m.window.toplevel() {
-                if t.is_initial_configure_sent() {
-                    t.send_pending_configure();
-                }
-            }
-        }
-        // set_focus needs the whole State while we only hold Palisade here:
-        // the change is applied by `State::apply_focus` before any input.
-        self.pending_focus = Some(surface);
-        self.queue_redraw_all();
-    }
-
-    /// Raise a window, and its dialogs above it.
-    pub fn raise_with_dialogs(&mut self, window: &Window, activate: bool) {
-        let surface = window.wl_surface().map(|s| s.into_owned());
-        self.space.raise_element(window, activate);
-        let children: Vec<Window> = self
-            .windows
-            .iter()
-            .filter(|m| m.mapped && m.window.toplevel().and_then(|t| t.parent()) == surface)
-            .map(|m| m.window.clone())
-            .collect();
-        for child in children {
-            self.space.raise_element(&child, false);
-        }
-    }
-
-    /// After a window goes away: if it had focus, the topmost mapped window
-    /// takes it.
-    pub fn focus_after_unmap(&mut self, gone: &Window) {
-        // Compare surfaces: `gone` may already be out of `windows`.
-        let focus = self.seat.get_keyboard().and_then(|k| k.current_focus());
-        let had_focus = match (focus, gone.wl_surface()) {
-            (None, _) => true,
-            (Some(f), Some(g)) => {
-                !f.alive() || f == *g || self.focused_window().as_ref() == Some(gone)
-            }
-            (Some(f), None) => !f.alive(),
-        };
-        if had_focus {
-            let next = self
-                .space
-                .elements()
-                .rev()
-                .find(|w| *w != gone && w.alive())
-                .cloned();
-            self.focus_window(next.as_ref());
-        }
+        let parent = self.shell.get(index)?.window.toplevel()?.parent()?;
+        (self.shell.index_of(&parent)).filter(|&p| p != index && self.shell.windows()[p].mapped)
     }
 
     /// Super+Tab / Super+Shift+Tab: the next or previous mapped window in
     /// the order they appeared.
     pub fn cycle_focus(&mut self, forward: bool) {
-        let order: Vec<Window> = self
-            .windows
-            .iter()
-            .filter(|m| m.mapped)
-            .map(|m| m.window.clone())
-            .collect();
+        let order: Vec<Window> = self.shell.mapped().map(|m| m.window.clone()).collect();
         if order.is_empty() {
             return;
         }
@@ -252,10 +169,11 @@ impl Palisade {
     }
 
     pub fn set_fullscreen(&mut self, surface: &WlSurface, on: bool) {
-        let Some(index) = self.window_index_for_surface(surface) else {
+        let Some(index) = self.shell.index_of(surface) else {
             return;
         };
-        if let Some(toplevel) = self.windows[index].window.toplevel() {
+        let window = self.shell.windows()[index].window.clone();
+        if let Some(toplevel) = window.toplevel() {
             toplevel.with_pending_state(|s| {
                 if on {
                     s.states.set(XdgState::Fullscreen);
@@ -266,7 +184,7 @@ impl Palisade {
         }
         self.layout_window(index);
         // A fullscreen request must be answered even when nothing changed.
-        if let Some(toplevel) = self.windows[index].window.toplevel() {
+        if let Some(toplevel) = window.toplevel() {
             if toplevel.is_initial_configure_sent() {
                 toplevel.send_configure();
             }
@@ -275,25 +193,18 @@ impl Palisade {
 
     /// Put a new output to the right of the others.
     pub fn add_output(&mut self, output: Output) {
-        let x = self
-            .outputs
-            .iter()
-            .filter_map(|o| self.space.output_geometry(&o.output))
+        let x = (self.outputs.iter())
+            .filter_map(|o| self.shell.output_geometry(&o.output))
             .map(|g| g.loc.x + g.size.w)
             .max()
             .unwrap_or(0);
-        self.space.map_output(&output, (x, 0));
-        let strip = smithay::backend::renderer::element::solid::SolidColorBuffer::new(
-            (1, 1),
-            self.theme.panel_background,
-        );
+        self.shell.map_output(&output, (x, 0));
         self.outputs.push(crate::state::OutputEntry {
             output,
             redraw: Default::default(),
-            strip,
             panel: Default::default(),
             // An output added while locked starts unshown: its first frame
-            // is a locked one (the renderer decides by the lock alone).
+            // is a locked one (its stack holds only the lock).
             lock: Default::default(),
         });
         self.relayout_all();
@@ -304,28 +215,17 @@ impl Palisade {
     pub fn remove_output(&mut self, name: &str) -> Option<Output> {
         let pos = self.outputs.iter().position(|o| o.output.name() == name)?;
         let entry = self.outputs.remove(pos);
-        self.space.unmap_output(&entry.output);
+        self.shell.unmap_output(&entry.output);
         let mut x = 0;
         let remaining: Vec<Output> = self.outputs.iter().map(|o| o.output.clone()).collect();
         for output in remaining {
-            self.space.map_output(&output, (x, 0));
-            x += self
-                .space
-                .output_geometry(&output)
-                .map(|g| g.size.w)
-                .unwrap_or(0);
+            self.shell.map_output(&output, (x, 0));
+            x += (self.shell.output_geometry(&output)).map_or(0, |g| g.size.w);
         }
-        if let Some(first) = self
-            .space
-            .outputs()
-            .next()
-            .and_then(|o| self.space.output_geometry(o))
-        {
-            let p = self.pointer_location;
-            if self.space.output_under(p).next().is_none() {
-                self.pointer_location = first.loc.to_f64()
-                    + Point::from((first.size.w as f64 / 2.0, first.size.h as f64 / 2.0));
-            }
+        let first =
+            (self.shell.space().outputs().next()).and_then(|o| self.shell.output_geometry(o));
+        if let Some(first) = first {
+            self.input.keep_pointer_on(&self.shell, first);
         }
         self.relayout_all();
         Some(entry.output)

@@ -23,7 +23,10 @@ pub mod panel;
 pub mod render;
 pub mod scenario;
 pub mod screenshot;
+pub mod shell;
+pub mod stack;
 pub mod state;
 pub mod status;
 
+pub use shell::Mapped;
 pub use state::{ClientState, Identity, Palisade, State};

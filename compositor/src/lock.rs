@@ -10,20 +10,120 @@ use smithay::backend::renderer::element::memory::{
     MemoryRenderBuffer, MemoryRenderBufferRenderElement,
 };
 use smithay::backend::renderer::{ImportMem, Renderer};
-use smithay::desktop::PopupKind;
-use smithay::input::pointer::MotionEvent;
+use smithay::desktop::{PopupKind, PopupManager};
 use smithay::output::Output;
-use smithay::utils::{IsAlive, Transform, SERIAL_COUNTER};
-use smithay::wayland::seat::WaylandFocus;
-use std::time::Duration;
-
 use smithay::reexports::calloop::timer::{TimeoutAction, Timer};
+use smithay::reexports::calloop::RegistrationToken;
+use smithay::utils::Transform;
+use smithay::wayland::seat::WaylandFocus;
+use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
-use palisade_lockscreen::{outcome_message, Answer, Lock, LockView, Phase};
+use palisade_lockscreen::{
+    outcome_message, Answer, Lock, LockScreen, LockView, PasswordField, Phase,
+};
 use palisade_shortcuts::proto::{AuthOutcome, Request};
 
 use crate::state::{Palisade, State};
+
+/// The lock session: the state machine, what is typed, what the lock
+/// screen says. Private, so that everything that can change the lock is
+/// in this file; everyone else asks [`LockSession::is_locked`].
+pub struct LockSession {
+    state: Lock,
+    screen: LockScreen,
+    /// What is typed on the lock screen: zeroized, only ever counted.
+    password: PasswordField,
+    message: Option<String>,
+    /// The last answer to a password, for scenario waits.
+    last_auth: Option<(u64, AuthOutcome)>,
+    /// Lock requests seen, from any trigger (tests count them).
+    requests: u64,
+    /// When the last lock was engaged (on every output), for tests to
+    /// check what came first.
+    engaged_at: Option<Instant>,
+    /// Repaints the retry countdown once a second while it shows.
+    retry_ticker: Option<RegistrationToken>,
+    /// The session user's name, shown on the lock screen.
+    user: String,
+}
+
+impl LockSession {
+    pub fn new(theme: &palisade_themes::Theme) -> LockSession {
+        LockSession {
+            state: Lock::new_unlocked(),
+            screen: LockScreen::new(theme),
+            password: PasswordField::new(),
+            message: None,
+            last_auth: None,
+            requests: 0,
+            engaged_at: None,
+            retry_ticker: None,
+            user: std::env::var("USER").unwrap_or_else(|_| "user".into()),
+        }
+    }
+
+    /// Locked, locking or authenticating: anything but unlocked. The stack,
+    /// the keyboard's focus, key routing and the selection all ask this.
+    pub fn is_locked(&self) -> bool {
+        !self.state.is_unlocked()
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.state.phase()
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.state.generation()
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests
+    }
+
+    pub fn engaged_at(&self) -> Option<Instant> {
+        self.engaged_at
+    }
+
+    pub fn last_auth(&self) -> Option<(u64, AuthOutcome)> {
+        self.last_auth
+    }
+
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// How many characters are typed (the dots the lock screen shows).
+    pub fn typed_chars(&self) -> usize {
+        self.password.len_chars()
+    }
+
+    /// Whether the retry countdown's repaint timer runs.
+    pub fn retry_ticking(&self) -> bool {
+        self.retry_ticker.is_some()
+    }
+
+    pub(crate) fn password_push(&mut self, text: &str) {
+        self.password.push_str(text);
+    }
+
+    pub(crate) fn password_backspace(&mut self) {
+        self.password.backspace();
+    }
+
+    pub(crate) fn password_clear(&mut self) {
+        self.password.clear();
+    }
+}
+
+impl std::fmt::Debug for LockSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockSession")
+            .field("phase", &self.state.phase())
+            .field("generation", &self.state.generation())
+            .finish_non_exhaustive()
+    }
+}
 
 /// Per-output lock-screen pixels, redrawn only when what they show changes.
 #[derive(Default)]
@@ -45,33 +145,40 @@ impl std::fmt::Debug for OutputLock {
 impl Palisade {
     /// Locked, locking or authenticating: anything but unlocked.
     pub fn is_locked(&self) -> bool {
-        !self.lock.is_unlocked()
+        self.lock.is_locked()
     }
 
     /// Starts the session locked: the lock screen is also the login screen.
     pub fn start_locked(&mut self) {
-        self.lock = Lock::new_locked();
+        self.lock.state = Lock::new_locked();
         self.lock_began();
     }
 
     /// Every lock request arrives here: the bindings, the panel's button,
     /// idle time and logind.
     pub fn request_lock(&mut self) {
-        self.lock_requests += 1;
-        if self.lock.lock() {
+        self.lock.requests += 1;
+        if self.lock.state.lock() {
             info!(generation = self.lock.generation(), "locking");
             self.lock_began();
         }
     }
 
-    /// What happens the moment a lock begins, before the next frame.
+    /// What happens the moment a lock begins, before the next frame. The
+    /// rest follows from `is_locked` alone: the stack holds only the lock
+    /// (nothing of a client is drawn or under the pointer), the keyboard
+    /// goes to nobody (`State::sync_focus`, which also ends any pointer
+    /// grab a client held), keys edit the password (`route_key`) and no
+    /// selection can be set (`SelectionHandler`).
     fn lock_began(&mut self) {
-        self.password.clear();
-        self.lock_message = None;
-        // Popups are dismissed: they must not be there on unlock either.
-        for window in self.space.elements() {
+        self.lock.password.clear();
+        self.lock.message = None;
+        // Every grab ends, and every popup is dismissed: they must not be
+        // there on unlock either.
+        self.focus.end_grab();
+        for window in self.shell.top_first() {
             if let Some(surface) = window.wl_surface() {
-                for (popup, _) in smithay::desktop::PopupManager::popups_for_surface(&surface) {
+                for (popup, _) in PopupManager::popups_for_surface(&surface) {
                     if let PopupKind::Xdg(p) = popup {
                         p.send_popup_done();
                     }
@@ -81,11 +188,9 @@ impl Palisade {
         for entry in &mut self.outputs {
             entry.lock.shown = false;
         }
-        self.lock_focus_dropped = false;
         // The clipboard does not survive a lock: its owner is told its
         // selection is cancelled (and drops it), so an offer some client
-        // kept from before has nothing left to read. While locked no client
-        // has keyboard focus, so none may set a new selection either.
+        // kept from before has nothing left to read.
         smithay::wayland::selection::data_device::clear_data_device_selection(
             &self.display_handle,
             &self.seat,
@@ -127,8 +232,8 @@ impl Palisade {
     }
 
     fn lock_engaged(&mut self) {
-        if self.lock.engaged() {
-            self.lock_engaged_at = Some(std::time::Instant::now());
+        if self.lock.state.engaged() {
+            self.lock.engaged_at = Some(Instant::now());
             info!(
                 generation = self.lock.generation(),
                 "lock engaged on every output"
@@ -143,15 +248,15 @@ impl Palisade {
 
     /// Enter on the lock screen.
     pub fn submit_password(&mut self) -> Option<u64> {
-        let generation = self.lock.submit()?;
-        let password = self.password.take();
+        let generation = self.lock.state.submit()?;
+        let password = self.lock.password.take();
         if !self.send_helper(&Request::Authenticate {
             generation,
             password,
         }) {
             // No helper, no unlock.
-            self.lock.helper_lost();
-            self.lock_message = Some("Cannot check the password: no helper".into());
+            self.lock.state.helper_lost();
+            self.lock.message = Some("Cannot check the password: no helper".into());
         }
         self.queue_redraw_all();
         Some(generation)
@@ -159,17 +264,18 @@ impl Palisade {
 
     /// The helper answered a password.
     pub fn auth_answered(&mut self, generation: u64, outcome: AuthOutcome) {
-        self.last_auth = Some((generation, outcome));
-        match self.lock.answer(generation, outcome) {
+        self.lock.last_auth = Some((generation, outcome));
+        match self.lock.state.answer(generation, outcome) {
             Answer::Stale => {}
             Answer::Unlocked => {
+                // Focus needs no restoring: its value waited through the
+                // lock, and the keyboard follows it again.
                 info!(generation, "unlocked");
-                self.lock_message = None;
-                self.restore_focus = true;
+                self.lock.message = None;
                 self.idle_unlocked();
             }
             Answer::StillLocked => {
-                self.lock_message = outcome_message(outcome).map(String::from);
+                self.lock.message = outcome_message(outcome).map(String::from);
             }
         }
         self.queue_redraw_all();
@@ -179,8 +285,8 @@ impl Palisade {
     /// be answered, so it fails closed.
     pub fn lock_helper_lost(&mut self) {
         if self.lock.phase() == Phase::Authenticating {
-            self.lock.helper_lost();
-            self.lock_message = Some("Cannot check the password: no helper".into());
+            self.lock.state.helper_lost();
+            self.lock.message = Some("Cannot check the password: no helper".into());
         }
     }
 
@@ -196,7 +302,7 @@ impl Palisade {
     /// second so the countdown moves; the timer ends with the wait (no
     /// wakeups otherwise).
     fn arm_retry_ticker(&mut self) {
-        if self.retry_ticker.is_some() {
+        if self.lock.retry_ticker.is_some() {
             return;
         }
         let tick = Duration::from_millis(self.retry_remaining_ms() % 1000 + 1);
@@ -209,13 +315,13 @@ impl Palisade {
                     // Land just after the shown seconds change.
                     TimeoutAction::ToDuration(Duration::from_millis(left % 1000 + 1))
                 } else {
-                    state.pal.retry_ticker = None;
+                    state.pal.lock.retry_ticker = None;
                     TimeoutAction::Drop
                 }
             },
         );
         match inserted {
-            Ok(token) => self.retry_ticker = Some(token),
+            Ok(token) => self.lock.retry_ticker = Some(token),
             Err(err) => warn!("starting the retry countdown: {err}"),
         }
     }
@@ -227,9 +333,9 @@ impl Palisade {
             .and_then(|l| l.state_at(std::time::Instant::now()));
         LockView {
             time: self.clock_text(),
-            user: self.session_user.clone(),
-            dots: self.password.len_chars(),
-            message: self.lock_message.clone(),
+            user: self.lock.user.clone(),
+            dots: self.lock.password.len_chars(),
+            message: self.lock.message.clone(),
             retry_in_s: state
                 .as_ref()
                 .map(|s| s.retry_after_ms.div_ceil(1000))
@@ -299,7 +405,8 @@ impl Palisade {
         let fresh = lock.drawn.as_ref() != Some(&(view.clone(), size));
         if fresh || lock.buffer.is_none() {
             let mut pixels =
-                self.lock_screen
+                self.lock
+                    .screen
                     .render(&view, size.0.max(0) as u32, size.1.max(0) as u32, scale);
             if pixels.len() != (size.0.max(0) * size.1.max(0) * 4) as usize {
                 warn!("the lock screen has the wrong size; using a plain fill");
@@ -323,53 +430,5 @@ impl Palisade {
         }
         let buffer = lock.buffer.as_ref()?;
         crate::panel::full_buffer_element(renderer, buffer, size, geo.size, "the lock screen")
-    }
-}
-
-impl State {
-    /// Keeps clients away from input while locked, and gives focus back
-    /// after an unlock. Runs every loop iteration, before rendering.
-    pub fn enforce_lock(&mut self) {
-        if self.pal.is_locked() {
-            if self.pal.lock_focus_dropped {
-                return;
-            }
-            self.pal.lock_focus_dropped = true;
-            // A focus decided but not applied yet (a window that mapped
-            // since the lock request and may take focus) is the one the
-            // unlock gives back.
-            let decided = self.pal.pending_focus.take().flatten();
-            let serial = SERIAL_COUNTER.next_serial();
-            let time = self.pal.now_ms();
-            if let Some(keyboard) = self.pal.seat.get_keyboard() {
-                self.pal.focus_before_lock = decided.or_else(|| keyboard.current_focus());
-                keyboard.set_focus(self, None, serial);
-            }
-            if let Some(pointer) = self.pal.seat.get_pointer() {
-                pointer.unset_grab(self, serial, time);
-                let location = self.pal.pointer_location;
-                pointer.motion(
-                    self,
-                    None,
-                    &MotionEvent {
-                        location,
-                        serial,
-                        time,
-                    },
-                );
-                pointer.frame(self);
-            }
-        } else if std::mem::take(&mut self.pal.restore_focus) {
-            let target = self.pal.focus_before_lock.take().filter(|s| s.alive());
-            let window = target.and_then(|s| {
-                self.pal
-                    .space
-                    .elements()
-                    .find(|w| w.wl_surface().as_deref() == Some(&s))
-                    .cloned()
-            });
-            let window = window.or_else(|| self.pal.space.elements().next_back().cloned());
-            self.pal.focus_window(window.as_ref());
-        }
     }
 }

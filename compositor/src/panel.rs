@@ -55,10 +55,8 @@ impl Palisade {
     pub fn panel_state(&self, output: &Output) -> PanelState {
         let name = output.name();
         let focused = self.focused_window();
-        let windows = self
-            .windows
-            .iter()
-            .filter(|m| m.mapped && m.output == name)
+        let windows = (self.shell.mapped())
+            .filter(|m| m.output == name)
             .filter_map(|m| {
                 let identity = self.identity_of(&m.window)?;
                 let title = m
@@ -188,7 +186,7 @@ impl Palisade {
         &self,
         pos: smithay::utils::Point<f64, smithay::utils::Logical>,
     ) -> Option<Hit> {
-        let output = self.space.output_under(pos).next()?;
+        let output = self.shell.space().output_under(pos).next()?;
         let geo = self.output_geometry(output)?;
         let entry = self.outputs.iter().find(|o| &o.output == output)?;
         self.panel.hit(
@@ -206,15 +204,9 @@ impl State {
     pub fn panel_click(&mut self, hit: Hit) {
         match hit {
             Hit::Window(id) => {
-                let window = self
-                    .pal
-                    .windows
-                    .iter()
-                    .find(|m| m.id == id)
-                    .map(|m| m.window.clone());
+                let window = self.pal.shell.by_id(id).map(|m| m.window.clone());
                 if let Some(window) = window {
                     self.pal.focus_by_user(&window);
-                    self.apply_focus();
                 }
             }
             Hit::Lock => self.pal.request_lock(),

@@ -1,10 +1,8 @@
-//! What each output shows, and in which order. This is the one place that
-//! decides it (front to back): the cursor, the reserved strip, then the
-//! windows of that output, each clipped to the output's work area. Because
-//! the strip is opaque and in front, and every window element is cropped to
-//! the work area, no client pixel can reach the strip.
+//! Drawing an output: its stack (`crate::stack`, the one place that decides
+//! what covers what) turned into render elements, front to back. Every
+//! client surface tree is cropped to the work area here, so no client pixel
+//! can reach the strip.
 
-use smithay::utils::IsAlive;
 use std::time::Duration;
 
 use smithay::backend::renderer::damage::OutputDamageTracker;
@@ -14,18 +12,23 @@ use smithay::backend::renderer::element::surface::{
     render_elements_from_surface_tree, WaylandSurfaceRenderElement,
 };
 use smithay::backend::renderer::element::utils::CropRenderElement;
-use smithay::backend::renderer::element::{render_elements, AsRenderElements, Kind};
+use smithay::backend::renderer::element::{
+    render_elements, AsRenderElements, Id, Kind, RenderElementStates,
+};
+use smithay::backend::renderer::utils::CommitCounter;
 use smithay::backend::renderer::{Color32F, ImportAll, ImportMem, Renderer, Texture};
 use smithay::desktop::utils::{
-    surface_presentation_feedback_flags_from_states, surface_primary_scanout_output,
-    update_surface_primary_scanout_output, OutputPresentationFeedback,
+    send_frames_surface_tree, surface_presentation_feedback_flags_from_states,
+    surface_primary_scanout_output, update_surface_primary_scanout_output,
+    OutputPresentationFeedback,
 };
-use smithay::input::pointer::CursorImageStatus;
 use smithay::output::Output;
 use smithay::reexports::wayland_protocols::wp::presentation_time::server::wp_presentation_feedback;
-use smithay::utils::{Physical, Point, Rectangle, Scale};
+use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
+use smithay::utils::{Logical, Physical, Point, Rectangle, Scale};
 use smithay::wayland::presentation::Refresh;
 
+use crate::stack::{Cursor, Layer, OutputStack, WindowLayer};
 use crate::state::Palisade;
 
 render_elements! {
@@ -39,176 +42,177 @@ render_elements! {
 /// Size of the compositor's own cursor (a plain square with a dark rim).
 const CURSOR_SIZE: i32 = 12;
 
+/// What the renderer keeps between frames.
+#[derive(Debug)]
+pub struct RenderState {
+    cursor_ids: (Id, Id),
+    commit: CommitCounter,
+    /// Which elements the last rendered frame showed (for frame callbacks
+    /// and presentation feedback).
+    pub last_states: RenderElementStates,
+}
+
+impl Default for RenderState {
+    fn default() -> Self {
+        RenderState {
+            cursor_ids: (Id::new(), Id::new()),
+            commit: CommitCounter::default(),
+            last_states: RenderElementStates::default(),
+        }
+    }
+}
+
+/// An output's elements and whether they were the lock's.
+pub struct Frame<R: Renderer + ImportAll + ImportMem> {
+    pub elements: Vec<OutputElement<R>>,
+    pub locked: bool,
+}
+
 impl Palisade {
     /// Everything shown on `output`, front to back.
-    pub fn output_elements<R>(&mut self, renderer: &mut R, output: &Output) -> Vec<OutputElement<R>>
+    pub fn output_elements<R>(&mut self, renderer: &mut R, output: &Output) -> Frame<R>
     where
         R: Renderer + ImportAll + ImportMem,
         R::TextureId: Send + Clone + Texture + 'static,
     {
         let mut elements = Vec::new();
-        let Some(output_geo) = self.output_geometry(output) else {
-            return elements;
+        let Some(stack) = self.stack(output) else {
+            return Frame {
+                elements,
+                locked: self.lock.is_locked(),
+            };
         };
         let scale = Scale::from(output.current_scale().fractional_scale());
-        let locked = self.is_locked();
-
-        // 1. The cursor, only once the pointer has moved onto this output.
-        if self.cursor_visible && output_geo.to_f64().contains(self.pointer_location) {
-            let pos = self.pointer_location - output_geo.loc.to_f64();
-            let pos_phys: Point<i32, Physical> = pos.to_physical(scale).to_i32_round();
-            // Over the strip the pointer is the compositor's: a client's
-            // cursor image (set while over its window) must not show there.
-            let over_strip = pos.y < f64::from(self.panel_height(output));
-            match &self.cursor_status {
-                // While locked no client pixel shows, its cursor included.
-                CursorImageStatus::Surface(surface)
-                    if surface.alive() && !over_strip && !locked =>
-                {
-                    let hotspot = smithay::wayland::compositor::with_states(surface, |states| {
-                        states
-                            .data_map
-                            .get::<smithay::input::pointer::CursorImageSurfaceData>()
-                            .and_then(|d| d.lock().ok().map(|d| d.hotspot))
-                            .unwrap_or_default()
-                    });
-                    let loc = pos_phys - hotspot.to_physical_precise_round(scale);
-                    elements.extend(
-                        render_elements_from_surface_tree(
-                            renderer,
-                            surface,
-                            loc,
-                            scale,
-                            1.0,
-                            Kind::Cursor,
-                        )
-                        .into_iter()
-                        .map(OutputElement::Surface),
-                    );
-                }
-                CursorImageStatus::Hidden if !over_strip && !locked => {}
-                _ => {
-                    let size = (CURSOR_SIZE as f64 * scale.x).round() as i32;
-                    let rim = (scale.x.round() as i32).max(1);
-                    let inner = Rectangle::new(
-                        pos_phys + Point::from((rim, rim)),
-                        (size - 2 * rim, size - 2 * rim).into(),
-                    );
-                    let outer = Rectangle::new(pos_phys, (size, size).into());
-                    elements.push(OutputElement::Solid(SolidColorRenderElement::new(
-                        self.cursor_ids.0.clone(),
-                        inner,
-                        self.cursor_commit,
-                        Color32F::new(1.0, 1.0, 1.0, 1.0),
-                        Kind::Cursor,
-                    )));
-                    elements.push(OutputElement::Solid(SolidColorRenderElement::new(
-                        self.cursor_ids.1.clone(),
-                        outer,
-                        self.cursor_commit,
-                        Color32F::new(0.0, 0.0, 0.0, 1.0),
-                        Kind::Cursor,
-                    )));
-                }
-            }
-        }
-
-        // While locked, the lock screen is all there is: no panel, no
-        // window, no client surface of any kind. Should its upload fail, an
-        // opaque fill takes its place (the clear colour alone would do too,
-        // since nothing else is drawn).
-        if locked {
-            if let Some(lock) = self.lock_element(renderer, output) {
-                elements.push(OutputElement::Panel(lock));
-            }
-            return elements;
-        }
-        // Unlocked: keep this output's lock screen drawn and uploaded for
-        // what it would show now, so a lock only has to composite it.
-        self.prepare_lock_element(renderer, output);
-
-        // 2. The panel, opaque, above every window. Should its upload ever
-        //    fail, a plain bar takes its place: the strip never shows what
-        //    is underneath.
-        match self.panel_element(renderer, output) {
-            Some(panel) => elements.push(OutputElement::Panel(panel)),
-            None => {
-                let height = self.panel_height(output);
-                if let Some(entry) = self.outputs.iter_mut().find(|o| &o.output == output) {
-                    entry.strip.resize((output_geo.size.w, height));
-                    elements.push(OutputElement::Solid(SolidColorRenderElement::from_buffer(
-                        &entry.strip,
-                        (0, 0),
-                        scale,
-                        1.0,
-                        Kind::Unspecified,
-                    )));
-                }
-            }
-        }
-
-        // 3. Windows that live on this output, top first, clipped to its work
-        //    area whatever size the client made its buffer.
-        let Some(area) = self.work_area(output) else {
-            return elements;
-        };
-        let mut clip = area;
-        clip.loc -= output_geo.loc;
+        // The work area, output-relative and physical: every client tree is
+        // cropped to it.
+        let mut clip = stack.work_area;
+        clip.loc -= stack.geometry.loc;
         let clip: Rectangle<i32, Physical> = clip.to_physical_precise_round(scale);
-        let name = output.name();
-        for window in self.space.elements().rev() {
-            let on_this_output = self
-                .windows
-                .iter()
-                .any(|m| m.mapped && &m.window == window && m.output == name);
-            if !on_this_output {
-                continue;
+        let to_output = |p: Point<i32, Logical>| -> Point<i32, Physical> {
+            (p - stack.geometry.loc).to_physical_precise_round(scale)
+        };
+        for layer in stack.layers() {
+            match layer {
+                Layer::Cursor(Cursor::Compositor(at)) => {
+                    let pos = (*at - stack.geometry.loc.to_f64()).to_physical(scale);
+                    elements.extend(self.compositor_cursor(pos.to_i32_round(), scale));
+                }
+                Layer::Cursor(Cursor::Client { surface, origin }) => {
+                    let tree = surface_tree(renderer, surface, to_output(*origin), scale);
+                    elements.extend(cropped(tree, scale, clip));
+                }
+                Layer::Cursor(Cursor::Hidden) => {}
+                Layer::DragIcon(surface, at) => {
+                    let tree = surface_tree(renderer, surface, to_output(*at), scale);
+                    elements.extend(cropped(tree, scale, clip));
+                }
+                Layer::Lock => {
+                    // Should its upload fail, nothing else is drawn: the clear
+                    // colour alone covers the output.
+                    if let Some(lock) = self.lock_element(renderer, output) {
+                        elements.push(OutputElement::Panel(lock));
+                    }
+                }
+                Layer::Panel => {
+                    // Unlocked: keep this output's lock screen drawn and
+                    // uploaded for what it would show now, so a lock only
+                    // has to composite it.
+                    self.prepare_lock_element(renderer, output);
+                    elements.push(self.strip_element(renderer, output, &stack, scale));
+                }
+                Layer::Window(w) => {
+                    if let Some(border) = self.border_elements(w, &stack, scale) {
+                        elements.extend(border.into_iter().map(OutputElement::Solid));
+                    }
+                    let tree: Vec<WaylandSurfaceRenderElement<R>> =
+                        w.window
+                            .render_elements(renderer, to_output(w.origin), scale, 1.0);
+                    elements.extend(cropped(tree, scale, clip));
+                }
             }
-            let Some(loc) = self.space.element_location(window) else {
-                continue;
-            };
-            let render_loc =
-                (loc - window.geometry().loc - output_geo.loc).to_physical_precise_round(scale);
-            // The border goes in front of its own window: a client drawing
-            // past its geometry must not be able to paint over (and fake) the
-            // colour of its identity. Windows above still cover it.
-            let inner = self
-                .window_area(output)
-                .and_then(|a| Rectangle::new(loc, window.geometry().size).intersection(a));
-            let border = inner.and_then(|mut r| {
-                r.loc -= output_geo.loc;
-                self.border_elements(window, r, scale)
-            });
-            if let Some(border) = border {
-                elements.extend(border.into_iter().map(OutputElement::Solid));
-            }
-            let surface_elements: Vec<WaylandSurfaceRenderElement<R>> =
-                window.render_elements(renderer, render_loc, scale, 1.0);
-            elements.extend(
-                surface_elements
-                    .into_iter()
-                    .filter_map(|e| CropRenderElement::from_element(e, scale, clip))
-                    .map(OutputElement::Clipped),
-            );
         }
-        elements
+        Frame {
+            elements,
+            locked: stack.locked(),
+        }
     }
 
-    /// The identity-colour border around `rect` (the window as placed and
-    /// clipped by the compositor, output-relative): four solid bars just
-    /// outside it, inside the work area.
+    /// The panel, opaque; should its upload ever fail, a plain bar takes
+    /// its place: the strip never shows what is underneath.
+    fn strip_element<R>(
+        &mut self,
+        renderer: &mut R,
+        output: &Output,
+        stack: &OutputStack,
+        scale: Scale<f64>,
+    ) -> OutputElement<R>
+    where
+        R: Renderer + ImportAll + ImportMem,
+        R::TextureId: Send + Clone + Texture + 'static,
+    {
+        if let Some(panel) = self.panel_element(renderer, output) {
+            return OutputElement::Panel(panel);
+        }
+        let height = stack.work_area.loc.y - stack.geometry.loc.y;
+        let width = stack.geometry.size.w;
+        let bar = Rectangle::<i32, Logical>::from_size((width, height).into());
+        OutputElement::Solid(SolidColorRenderElement::new(
+            Id::new(),
+            bar.to_physical_precise_round(scale),
+            self.render.commit,
+            self.theme.panel_background,
+            Kind::Unspecified,
+        ))
+    }
+
+    fn compositor_cursor<R>(
+        &self,
+        at: Point<i32, Physical>,
+        scale: Scale<f64>,
+    ) -> [OutputElement<R>; 2]
+    where
+        R: Renderer + ImportAll + ImportMem,
+        R::TextureId: Send + Clone + Texture + 'static,
+    {
+        let size = (CURSOR_SIZE as f64 * scale.x).round() as i32;
+        let rim = (scale.x.round() as i32).max(1);
+        let inner = Rectangle::new(
+            at + Point::from((rim, rim)),
+            (size - 2 * rim, size - 2 * rim).into(),
+        );
+        let outer = Rectangle::new(at, (size, size).into());
+        let ids = &self.render.cursor_ids;
+        let solid = |id: &Id, rect, color| {
+            OutputElement::Solid(SolidColorRenderElement::new(
+                id.clone(),
+                rect,
+                self.render.commit,
+                color,
+                Kind::Cursor,
+            ))
+        };
+        [
+            solid(&ids.0, inner, Color32F::new(1.0, 1.0, 1.0, 1.0)),
+            solid(&ids.1, outer, Color32F::new(0.0, 0.0, 0.0, 1.0)),
+        ]
+    }
+
+    /// The identity-colour border: four solid bars just outside the window
+    /// as placed, inside the work area. It is drawn in front of the
+    /// window's own surfaces, so a client drawing past its geometry cannot
+    /// paint over (and fake) the colour of its identity; windows above
+    /// still cover it.
     fn border_elements(
         &self,
-        window: &smithay::desktop::Window,
-        rect: Rectangle<i32, smithay::utils::Logical>,
+        w: &WindowLayer,
+        stack: &OutputStack,
         scale: Scale<f64>,
     ) -> Option<[SolidColorRenderElement; 4]> {
-        let mapped = self.windows.iter().find(|m| &m.window == window)?;
+        let mut rect = w.border?;
+        rect.loc -= stack.geometry.loc;
+        let mapped = self.shell.by_id(w.id)?;
         let bw = self.theme.border_width;
-        if bw <= 0 {
-            return None;
-        }
-        let [r, g, b] = self.identity_of(window)?.color;
+        let [r, g, b] = self.identity_of(&w.window)?.color;
         let color = Color32F::new(
             f32::from(r) / 255.0,
             f32::from(g) / 255.0,
@@ -223,13 +227,13 @@ impl Palisade {
             Rectangle::new((x + w, y).into(), (bw, h).into()),
         ];
         let mut i = 0;
-        Some(bars.map(|bar: Rectangle<i32, smithay::utils::Logical>| {
+        Some(bars.map(|bar: Rectangle<i32, Logical>| {
             let id = mapped.border_ids[i].clone();
             i += 1;
             SolidColorRenderElement::new(
                 id,
                 bar.to_physical_precise_round(scale),
-                self.cursor_commit,
+                self.render.commit,
                 color,
                 Kind::Unspecified,
             )
@@ -251,13 +255,14 @@ impl Palisade {
         let now = self.clock();
         let name = output.name();
         let mut feedback = OutputPresentationFeedback::new(output);
-        for m in self.windows.iter().filter(|m| m.mapped && m.output == name) {
+        let last_states = &self.render.last_states;
+        for m in self.shell.mapped().filter(|m| m.output == name) {
             m.window.with_surfaces(|surface, states| {
                 update_surface_primary_scanout_output(
                     surface,
                     output,
                     states,
-                    &self.last_states,
+                    last_states,
                     |o, _, _, _| o,
                 );
             });
@@ -270,19 +275,24 @@ impl Palisade {
             m.window.take_presentation_feedback(
                 &mut feedback,
                 surface_primary_scanout_output,
-                |surface, _| {
-                    surface_presentation_feedback_flags_from_states(surface, &self.last_states)
-                },
+                |surface, _| surface_presentation_feedback_flags_from_states(surface, last_states),
             );
         }
-        if let CursorImageStatus::Surface(surface) = &self.cursor_status {
-            smithay::desktop::utils::send_frames_surface_tree(
-                surface,
-                output,
-                now,
-                Some(Duration::ZERO),
-                |_, _| Some(output.clone()),
-            );
+        // Cursor images and drag icons are answered only while the stack
+        // shows them.
+        let shown: Vec<WlSurface> = (self.stack(output).into_iter())
+            .flat_map(|s| s.layers().to_vec())
+            .filter_map(|l| match l {
+                Layer::Cursor(Cursor::Client { surface, .. }) | Layer::DragIcon(surface, _) => {
+                    Some(surface)
+                }
+                _ => None,
+            })
+            .collect();
+        for surface in shown {
+            send_frames_surface_tree(&surface, output, now, Some(Duration::ZERO), |_, _| {
+                Some(output.clone())
+            });
         }
         feedback.presented::<_, smithay::utils::Monotonic>(
             now,
@@ -295,6 +305,34 @@ impl Palisade {
             entry.redraw.frames += 1;
         }
     }
+}
+
+fn surface_tree<R>(
+    renderer: &mut R,
+    surface: &WlSurface,
+    at: Point<i32, Physical>,
+    scale: Scale<f64>,
+) -> Vec<WaylandSurfaceRenderElement<R>>
+where
+    R: Renderer + ImportAll,
+    R::TextureId: Clone + Texture + 'static,
+{
+    render_elements_from_surface_tree(renderer, surface, at, scale, 1.0, Kind::Unspecified)
+}
+
+/// A client's elements, each cut to `clip` (dropped if nothing is left).
+fn cropped<R>(
+    tree: Vec<WaylandSurfaceRenderElement<R>>,
+    scale: Scale<f64>,
+    clip: Rectangle<i32, Physical>,
+) -> impl Iterator<Item = OutputElement<R>>
+where
+    R: Renderer + ImportAll + ImportMem,
+    R::TextureId: Clone + Texture + 'static,
+{
+    tree.into_iter()
+        .filter_map(move |e| CropRenderElement::from_element(e, scale, clip))
+        .map(OutputElement::Clipped)
 }
 
 /// Render `output` into `framebuffer` with damage tracking.
@@ -310,13 +348,12 @@ where
     R: Renderer + ImportAll + ImportMem,
     R::TextureId: Send + Clone + Texture + 'static,
 {
-    let locked = pal.is_locked();
-    let elements = pal.output_elements(renderer, output);
+    let frame = pal.output_elements(renderer, output);
     let clear = pal.theme.background;
     let result = damage
-        .render_output(renderer, framebuffer, age, &elements, clear)
+        .render_output(renderer, framebuffer, age, &frame.elements, clear)
         .map_err(|e| format!("{e:?}"))?;
-    pal.last_states = result.states;
-    pal.locked_frame_rendered(output, locked);
+    pal.render.last_states = result.states;
+    pal.locked_frame_rendered(output, frame.locked);
     Ok(result.damage.is_some())
 }

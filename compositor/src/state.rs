@@ -1,23 +1,17 @@
 //! The compositor's state: one `State` split into the backend and the rest
 //! (`Palisade`), so that a backend method can borrow everything else mutably.
 
-use smithay::utils::IsAlive;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use smithay::backend::renderer::element::{Id, RenderElementStates};
-use smithay::backend::renderer::utils::CommitCounter;
-use smithay::desktop::{PopupManager, Space, Window};
-use smithay::input::pointer::CursorImageStatus;
 use smithay::input::{Seat, SeatState};
 use smithay::output::Output;
 use smithay::reexports::calloop::generic::Generic;
 use smithay::reexports::calloop::{Interest, LoopHandle, LoopSignal, Mode, PostAction};
 use smithay::reexports::wayland_server::backend::{ClientData, ClientId, DisconnectReason};
-use smithay::reexports::wayland_server::Resource;
 use smithay::reexports::wayland_server::{Client, Display, DisplayHandle};
-use smithay::utils::{Logical, Point, Rectangle};
+use smithay::utils::{Logical, Rectangle};
 use smithay::wayland::compositor::{CompositorClientState, CompositorState};
 use smithay::wayland::cursor_shape::CursorShapeManagerState;
 use smithay::wayland::dmabuf::{DmabufGlobal, DmabufState};
@@ -96,24 +90,6 @@ impl ClientData for ClientState {
     }
 }
 
-/// A toplevel the compositor manages, with what only the compositor knows.
-#[derive(Debug, Clone)]
-pub struct Mapped {
-    pub window: Window,
-    /// Name of the output the window lives on.
-    pub output: String,
-    /// Set once the window has shown its first buffer.
-    pub mapped: bool,
-    /// Compositor-side id (panel entries and clicks refer to it).
-    pub id: u64,
-    /// Stable ids of the four border bars, so damage tracking sees them as
-    /// the same elements from frame to frame.
-    pub border_ids: [Id; 4],
-    /// It appeared while another identity had focus and was not given it
-    /// (see `crate::focus`); cleared when it gets focus.
-    pub attention: bool,
-}
-
 /// Frame pacing state of one output.
 #[derive(Debug, Default)]
 pub struct Redraw {
@@ -129,8 +105,6 @@ pub struct Redraw {
 pub struct OutputEntry {
     pub output: Output,
     pub redraw: Redraw,
-    /// A plain opaque bar, drawn only if the panel cannot be uploaded.
-    pub strip: smithay::backend::renderer::element::solid::SolidColorBuffer,
     pub panel: crate::panel::OutputPanel,
     /// The lock screen's pixels, and whether a locked frame was shown.
     pub lock: crate::lock::OutputLock,
@@ -173,77 +147,40 @@ pub struct Palisade {
     pub dmabuf: Option<(DmabufState, DmabufGlobal)>,
 
     pub seat: Seat<State>,
-    pub popups: PopupManager,
-    pub space: Space<Window>,
-    /// Toplevels in the order they appeared; unmapped ones wait for a buffer.
-    pub windows: Vec<Mapped>,
+    /// The windows, their places and stacking order.
+    pub shell: crate::shell::Shell,
+    /// The one focus value (see `crate::focus`).
+    pub focus: crate::focus::Focus,
+    /// The lock session (see `crate::lock`).
+    pub lock: crate::lock::LockSession,
+    /// Input routing's own state: taken keys, the pointer, cursor, drag.
+    pub input: crate::input::InputState,
+    pub render: crate::render::RenderState,
     /// Outputs left to right.
     pub outputs: Vec<OutputEntry>,
-    pub pointer_location: Point<f64, Logical>,
-    pub cursor_status: CursorImageStatus,
-    /// The compositor's own cursor is drawn once the pointer has moved.
-    pub cursor_visible: bool,
-    pub cursor_ids: (Id, Id),
-    pub cursor_commit: CommitCounter,
-    /// Which elements the last rendered frame showed (for frame callbacks
-    /// and presentation feedback).
-    pub last_states: RenderElementStates,
-    /// Keys whose press a binding took: their release is taken too.
-    pub suppressed_keys: Vec<u32>,
-    /// A keyboard focus change decided where only `Palisade` was at hand.
-    pub pending_focus:
-        Option<Option<smithay::reexports::wayland_server::protocol::wl_surface::WlSurface>>,
     pub children: Children,
-    /// Apps the user launched whose first window may take focus.
-    pub user_launches: crate::focus::UserLaunches,
     /// The public socket's name, when the config opened one.
     pub public_socket: Option<String>,
     /// The panel renderer (fonts loaded once) and its style from the theme.
     pub panel: palisade_panel::Panel,
     pub panel_style: palisade_panel::PanelStyle,
     pub status: Status,
-    /// The lock state machine (palisade-lockscreen).
-    pub lock: palisade_lockscreen::Lock,
-    pub lock_screen: palisade_lockscreen::LockScreen,
-    /// What is typed on the lock screen: zeroized, only ever counted.
-    pub password: palisade_lockscreen::PasswordField,
-    pub lock_message: Option<String>,
-    /// Focus was taken from clients for this lock.
-    pub lock_focus_dropped: bool,
-    pub focus_before_lock:
-        Option<smithay::reexports::wayland_server::protocol::wl_surface::WlSurface>,
-    /// An unlock happened: give focus back on the next refresh.
-    pub restore_focus: bool,
-    /// The last answer to a password, for scenario waits.
-    pub last_auth: Option<(u64, palisade_shortcuts::proto::AuthOutcome)>,
-    /// The session user's name, shown on the lock screen.
-    pub session_user: String,
-    /// Repaints the lock screen's retry countdown once a second.
-    pub retry_ticker: Option<smithay::reexports::calloop::RegistrationToken>,
     /// Idle locking and switching the outputs off.
     pub idle: crate::idle::Idle,
     /// A fixed clock text, for reproducible pixels in tests.
     pub clock_override: Option<String>,
-    /// Lock requests seen, from any trigger (tests count them).
-    pub lock_requests: u64,
     /// The link to `palisade-helper`, when the compositor was started with
     /// one (`PALISADE_HELPER_FD`). None: USB reads "helper not connected"
     /// and privileged actions only log.
     pub helper: Option<crate::helper::HelperLink>,
-    pub next_window_id: u64,
     /// The D-Bus status thread, while it runs (dropping it stops it).
     pub status_watcher: Option<crate::status::StatusHandle>,
     /// The logind thread, while it runs (dropping it stops it).
     pub logind: Option<crate::logind::LogindHandle>,
     /// logind announced a sleep that waits for the lock to be shown.
     pub sleep_pending: bool,
-    /// When the last lock was engaged (on every output), for tests to check
-    /// what came first.
-    pub lock_engaged_at: Option<Instant>,
     /// Who owns the clipboard and the trusted transfer under way.
     pub clipboard: crate::clipboard::Clipboard,
-    /// The identity of the client whose drag is running (see `dnd.rs`).
-    pub drag_identity: Option<String>,
 }
 
 impl State {
@@ -284,60 +221,18 @@ impl State {
     }
 
     /// Everything that must happen once per event-loop iteration, in order:
-    /// windows first (they decide what outputs show), then frames, then the
-    /// flush that sends all of it to clients.
+    /// windows first (they decide what outputs show), then the keyboard and
+    /// the pointer brought in line with focus and the stack (a lock that
+    /// began in this iteration takes them from every client here), then
+    /// frames, then the flush that sends all of it to clients.
     pub fn refresh(&mut self) {
-        self.pal.space.refresh();
-        self.pal.popups.cleanup();
-        self.pal.windows.retain(|m| m.window.alive());
-        // The lock comes first: it takes focus away before anything could
-        // hand it to a client, and gives it back after an unlock.
-        self.enforce_lock();
-        if !self.pal.is_locked() {
-            self.ensure_focus();
-            self.apply_focus();
-        }
+        self.pal.shell.refresh();
+        self.sync_focus();
+        self.sync_pointer();
         self.pal.children.reap();
         self.render_pending();
         if let Err(err) = self.pal.display_handle.flush_clients() {
             warn!("flushing clients failed: {err}");
-        }
-    }
-
-    /// Keyboard focus is never left on nothing (or on a dead surface) while
-    /// a mapped window exists: the topmost one takes it.
-    fn ensure_focus(&mut self) {
-        if self.pal.pending_focus.is_some() {
-            return;
-        }
-        let Some(keyboard) = self.pal.seat.get_keyboard() else {
-            return;
-        };
-        if keyboard.current_focus().is_some_and(|s| s.is_alive()) {
-            return;
-        }
-        let top = self.pal.space.elements().next_back().cloned();
-        if top.is_some() || keyboard.current_focus().is_some() {
-            self.pal.focus_window(top.as_ref());
-        }
-    }
-
-    /// Apply a focus change decided by the window management.
-    pub fn apply_focus(&mut self) {
-        // While locked no client gets focus; a focus decided meanwhile (a
-        // window mapping) waits for the unlock.
-        if self.pal.is_locked() {
-            return;
-        }
-        let Some(target) = self.pal.pending_focus.take() else {
-            return;
-        };
-        let target = target.filter(|s| s.is_alive());
-        if let Some(keyboard) = self.pal.seat.get_keyboard() {
-            if keyboard.current_focus() != target {
-                let serial = smithay::utils::SERIAL_COUNTER.next_serial();
-                keyboard.set_focus(self, target, serial);
-            }
         }
     }
 
@@ -463,45 +358,24 @@ impl Palisade {
             idle_inhibit_state,
             dmabuf: None,
             seat,
-            popups: PopupManager::default(),
-            space: Space::default(),
-            windows: Vec::new(),
+            shell: Default::default(),
+            focus: Default::default(),
+            lock: crate::lock::LockSession::new(&config_theme),
+            input: Default::default(),
+            render: Default::default(),
             outputs: Vec::new(),
-            pointer_location: (0.0, 0.0).into(),
-            cursor_status: CursorImageStatus::default_named(),
-            cursor_visible: false,
-            cursor_ids: (Id::new(), Id::new()),
-            cursor_commit: CommitCounter::default(),
-            last_states: RenderElementStates::default(),
-            suppressed_keys: Vec::new(),
-            pending_focus: None,
             children: Children::default(),
-            user_launches: Default::default(),
             public_socket: None,
             panel: palisade_panel::Panel::new(),
             panel_style: crate::panel::panel_style(&config_theme),
             status: Status::default(),
             clock_override: None,
-            lock_requests: 0,
-            lock: palisade_lockscreen::Lock::new_unlocked(),
-            lock_screen: palisade_lockscreen::LockScreen::new(&config_theme),
-            password: palisade_lockscreen::PasswordField::new(),
-            lock_message: None,
-            lock_focus_dropped: false,
-            focus_before_lock: None,
-            restore_focus: false,
-            last_auth: None,
-            session_user: std::env::var("USER").unwrap_or_else(|_| "user".into()),
-            retry_ticker: None,
             idle: crate::idle::Idle::default(),
             helper: None,
-            next_window_id: 1,
             status_watcher: None,
             logind: None,
             sleep_pending: false,
-            lock_engaged_at: None,
             clipboard: crate::clipboard::Clipboard::default(),
-            drag_identity: None,
         })
     }
 
@@ -590,7 +464,7 @@ impl Palisade {
 
     /// The output's rectangle in global logical coordinates.
     pub fn output_geometry(&self, output: &Output) -> Option<Rectangle<i32, Logical>> {
-        self.space.output_geometry(output)
+        self.shell.output_geometry(output)
     }
 
     /// The output minus the reserved strip: where windows may be.
@@ -605,8 +479,8 @@ impl Palisade {
 
     /// The output under the pointer, else the first one.
     pub fn active_output(&self) -> Option<Output> {
-        self.space
-            .output_under(self.pointer_location)
+        (self.shell.space())
+            .output_under(self.input.pointer_location())
             .next()
             .cloned()
             .or_else(|| self.outputs.first().map(|o| o.output.clone()))

@@ -471,7 +471,7 @@ pub fn wait_state(
 /// The compositor's id of the one window of identity `id`.
 pub fn window_id(driver: &Driver, id: &str) -> u64 {
     let pal = &driver.state.pal;
-    let ids: Vec<u64> = (pal.windows.iter())
+    let ids: Vec<u64> = (pal.shell.windows().iter())
         .filter(|m| pal.identity_of(&m.window).is_some_and(|i| i.id == id))
         .map(|m| m.id)
         .collect();

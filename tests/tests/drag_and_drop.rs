@@ -36,7 +36,7 @@ fn drag_onto(target: &str) -> usize {
     assert!(f.client(a).start_drag(wa, "dragged secret"), "no drag sent");
     f.roundtrip(a);
     assert!(
-        f.driver.state.pal.drag_identity.as_deref() == Some("a"),
+        f.driver.state.pal.input.drag_identity().as_deref() == Some("a"),
         "the compositor did not see the drag start"
     );
     for x in [600.0, 900.0, 1100.0, 1200.0] {
@@ -48,7 +48,7 @@ fn drag_onto(target: &str) -> usize {
     f.driver.state.handle_button(BTN_LEFT, false, time);
     f.roundtrip(b);
     f.roundtrip(a);
-    assert_eq!(f.driver.state.pal.drag_identity, None, "the drag ended");
+    assert_eq!(f.driver.state.pal.input.drag_identity(), None, "the drag ended");
     entered
 }
 

@@ -268,7 +268,7 @@ fn an_inhibitor_never_gets_the_lock_chords() {
         f.key_chord(chord);
         let got = f.next_helper_request(&mut peer, &format!("Lock after {chord}"));
         assert_eq!(got, Request::Lock, "{chord}");
-        assert_eq!(f.driver.state.pal.lock_requests, 1, "{chord}");
+        assert_eq!(f.driver.state.pal.lock.requests(), 1, "{chord}");
         assert!(f.driver.state.pal.is_locked(), "{chord} did not lock");
         assert_eq!(
             key_events(&mut f, c, from, key),
@@ -299,7 +299,7 @@ fn super_l_sends_lock_once_engaged_and_super_u_needs_a_helper() {
     let from = f.client(c).keyboard_events().len();
     f.key_chord("Super+L");
     assert_eq!(f.next_helper_request(&mut peer, "Lock"), Request::Lock);
-    assert_eq!(f.driver.state.pal.lock_requests, 1);
+    assert_eq!(f.driver.state.pal.lock.requests(), 1);
     assert_eq!(key_events(&mut f, c, from, KEY_L), [false; 0]);
 }
 
@@ -452,7 +452,7 @@ fn lose_the_link(garbage: &dyn Fn(&mut HelperPeer), what: &str) {
     // A lock still works, and without a helper nothing can end it; the
     // client keeps getting frames behind it.
     f.key_chord("Super+L");
-    assert_eq!(f.driver.state.pal.lock_requests, 1);
+    assert_eq!(f.driver.state.pal.lock.requests(), 1);
     assert!(f.driver.state.pal.is_locked());
     let before = f.client(c).frames_done(w);
     f.client(c).ack_and_draw(w, None, GREEN);

@@ -76,7 +76,7 @@ fn idle_time_locks_the_screen_never_before_the_configured_time() {
         assert_eq!(px.count_near([255, 0, 0], 8), 0, "{name} shows the client");
     }
     assert_eq!(
-        f.driver.state.pal.lock_requests, 1,
+        f.driver.state.pal.lock.requests(), 1,
         "one idle period, one lock request"
     );
 }
@@ -176,14 +176,14 @@ fn a_long_lock_switches_the_outputs_off_and_the_waking_key_is_not_typed() {
         assert_eq!(px.count_near([255, 0, 0], 8), 0, "{name} shows the client");
     }
     assert_eq!(
-        f.driver.state.pal.password.len_chars(),
+        f.driver.state.pal.lock.typed_chars(),
         0,
         "the waking key was typed into the password field"
     );
     // The next key is typed.
     press(&mut f, KEY_A, true);
     press(&mut f, KEY_A, false);
-    assert_eq!(f.driver.state.pal.password.len_chars(), 1);
+    assert_eq!(f.driver.state.pal.lock.typed_chars(), 1);
     // And no key ever reached the client.
     f.roundtrip(c);
     let keys_after_lock: Vec<&KeyboardEvent> = f.client(c).keyboard_events()[events_at_lock..]

@@ -222,7 +222,7 @@ fn no_key_pointer_or_text_event_reaches_a_client_while_locked() {
         "the pointer stayed on the client"
     );
     assert_eq!(
-        f.driver.state.pal.password.len_chars(),
+        f.driver.state.pal.lock.typed_chars(),
         6,
         "typing went elsewhere"
     );
@@ -284,7 +284,7 @@ fn a_wrong_password_keeps_it_locked_and_an_answer_for_an_old_lock_is_ignored() {
         f.driver.state.pal.lock.phase() == Phase::Locked
     });
     assert_eq!(
-        f.driver.state.pal.lock_message.as_deref(),
+        f.driver.state.pal.lock.message(),
         Some("Wrong password")
     );
     // An "accepted" meant for the first lock ends nothing.
@@ -317,7 +317,7 @@ fn without_a_helper_nothing_unlocks() {
         f.step();
     }
     assert!(f.driver.state.pal.is_locked());
-    assert!(f.driver.state.pal.lock_message.is_some(), "no reason shown");
+    assert!(f.driver.state.pal.lock.message().is_some(), "no reason shown");
     let frame = f.driver.pixels(OUT).expect("pixels");
     assert_no_client_colour(&[(OUT.into(), frame)], 1);
 }
@@ -340,7 +340,7 @@ fn the_retry_wait_counts_down_on_the_lock_screen_by_itself() {
         ..state(true)
     }));
     f.wait("the retry wait to arrive", |f| {
-        f.driver.state.pal.retry_ticker.is_some()
+        f.driver.state.pal.lock.retry_ticking()
     });
     // From here on nothing is typed: the countdown repaints by itself, and
     // each repaint shows something new (3 s, 2 s, 1 s).
@@ -357,7 +357,7 @@ fn the_retry_wait_counts_down_on_the_lock_screen_by_itself() {
     }
     // The timer ends with the wait: no wakeups afterwards.
     f.wait("the countdown timer to stop", |f| {
-        f.driver.state.pal.retry_ticker.is_none()
+        !f.driver.state.pal.lock.retry_ticking()
     });
     assert!(f.driver.state.pal.is_locked());
 }

@@ -209,7 +209,7 @@ fn sleep_and_check_order(logind: &Logind, f: &mut Fixture) {
     let n = logind.inhibit_calls() - 1;
     logind.prepare_for_sleep(true);
     f.wait("the lock to be engaged on every output", |f| {
-        let engaged = f.driver.state.pal.lock_engaged_at.is_some();
+        let engaged = f.driver.state.pal.lock.engaged_at().is_some();
         if !engaged {
             assert!(
                 !logind.inhibitor(n, Inhibitor::hung_up),
@@ -221,7 +221,7 @@ fn sleep_and_check_order(logind: &Logind, f: &mut Fixture) {
     f.wait("the inhibitor to be released", |_| {
         logind.inhibitor(n, |i| i.released_at()).is_some()
     });
-    let engaged = f.driver.state.pal.lock_engaged_at.expect("engaged");
+    let engaged = f.driver.state.pal.lock.engaged_at().expect("engaged");
     let released = logind.inhibitor(n, |i| i.released_at()).expect("released");
     assert!(
         engaged <= released,
@@ -355,8 +355,8 @@ fn unlock_and_signals_from_others_are_ignored() {
     // once the compositor has seen that, it has seen the forgeries.
     forge(SESSION_PATH, SESSION, "Lock", None);
     logind.session_signal("Lock");
-    f.wait("logind's Lock", |f| f.driver.state.pal.lock_requests >= 1);
-    assert_eq!(f.driver.state.pal.lock_requests, 1, "a forged Lock counted");
+    f.wait("logind's Lock", |f| f.driver.state.pal.lock.requests() >= 1);
+    assert_eq!(f.driver.state.pal.lock.requests(), 1, "a forged Lock counted");
     f.wait("the lock to be engaged", |f| {
         f.driver.state.pal.lock.phase() == Phase::Locked
     });
@@ -366,10 +366,10 @@ fn unlock_and_signals_from_others_are_ignored() {
     logind.session_signal("Unlock");
     logind.prepare_for_sleep(true);
     f.wait("logind's PrepareForSleep", |f| {
-        f.driver.state.pal.lock_requests >= 2
+        f.driver.state.pal.lock.requests() >= 2
     });
     assert_eq!(
-        f.driver.state.pal.lock_requests, 2,
+        f.driver.state.pal.lock.requests(), 2,
         "a forged PrepareForSleep counted"
     );
     // The session stayed locked throughout: the same lock, not a new one.
@@ -399,7 +399,7 @@ fn without_bus_or_logind_nothing_locks() {
         // The compositor carries on: it still locks, and shows the lock.
         f.driver.state.pal.request_lock();
         f.wait("the lock to be engaged", |f| {
-            f.driver.state.pal.lock_engaged_at.is_some()
+            f.driver.state.pal.lock.engaged_at().is_some()
         });
     }
 }

@@ -63,7 +63,7 @@ fn clicking_a_window_entry_focuses_that_window_and_never_a_client_surface() {
         vec![("Chromium".into(), false), ("Dev VM".into(), true)]
     );
     f.step();
-    let first_id = f.driver.state.pal.windows[0].id;
+    let first_id = f.driver.state.pal.shell.windows()[0].id;
     let x = find_hit(&mut f, 0.0, 1280.0, Hit::Window(first_id))
         .expect("Chromium's entry in the panel");
     f.driver.pointer_to(x, 16.0);
@@ -88,8 +88,8 @@ fn the_lock_button_asks_for_the_lock() {
     let mut f = Fixture::new(vec![output(1280, 800, 1.0)]);
     f.step();
     let x = find_hit(&mut f, 0.0, 1280.0, Hit::Lock).expect("the lock button in the panel");
-    assert_eq!(f.driver.state.pal.lock_requests, 0);
+    assert_eq!(f.driver.state.pal.lock.requests(), 0);
     f.driver.pointer_to(x, 16.0);
     f.driver.click(palisade::scenario::driver::BTN_LEFT);
-    assert_eq!(f.driver.state.pal.lock_requests, 1);
+    assert_eq!(f.driver.state.pal.lock.requests(), 1);
 }

@@ -191,24 +191,26 @@ impl Udev {
             return;
         };
         let output = screen.output.clone();
-        let elements = pal.output_elements(&mut gpu.renderer, &output);
+        let frame = pal.output_elements(&mut gpu.renderer, &output);
         let queued = match screen.compositor.render_frame(
             &mut gpu.renderer,
-            &elements,
+            &frame.elements,
             pal.theme.background,
             FrameFlags::DEFAULT,
         ) {
-            Ok(frame) => {
+            Ok(rendered) => {
                 // Without in-fences KMS could scan out a half-drawn buffer.
-                if frame.needs_sync() {
-                    if let PrimaryPlaneElement::Swapchain(element) = &frame.primary_element {
+                if rendered.needs_sync() {
+                    if let PrimaryPlaneElement::Swapchain(element) = &rendered.primary_element {
                         if let Err(err) = element.sync.wait() {
                             warn!(output = %name, "waiting for rendering to finish: {err:?}");
                         }
                     }
                 }
-                let is_empty = frame.is_empty;
-                pal.last_states = frame.states;
+                let is_empty = rendered.is_empty;
+                pal.render.last_states = rendered.states;
+                // Rendered from the lock's stack: this output shows the lock.
+                pal.locked_frame_rendered(&output, frame.locked);
                 if is_empty {
                     // Nothing changed on screen, so no VBlank will come.
                     false

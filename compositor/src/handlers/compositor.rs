@@ -43,16 +43,16 @@ impl CompositorHandler for State {
             root = parent;
         }
 
-        self.pal.popups.commit(surface);
+        self.pal.shell.popup_commit(surface);
         crate::handlers::xdg_shell::popup_initial_configure(&self.pal, surface);
 
-        if let Some(index) = self.pal.window_index_for_surface(&root) {
-            let window = self.pal.windows[index].window.clone();
+        if let Some(index) = self.pal.shell.index_of(&root) {
+            let window = self.pal.shell.windows()[index].window.clone();
             window.on_commit();
             if &root == surface {
                 self.toplevel_commit(index, surface);
             }
-            let output = self.pal.windows.get(index).map(|m| m.output.clone());
+            let output = self.pal.shell.get(index).map(|m| m.output.clone());
             match output.and_then(|n| self.pal.output_by_name(&n).cloned()) {
                 Some(output) => self.pal.queue_redraw(&output),
                 None => self.pal.queue_redraw_all(),
@@ -68,7 +68,10 @@ impl State {
     /// The toplevel's own commit: the initial configure, mapping on the first
     /// buffer, unmapping on a null buffer.
     fn toplevel_commit(&mut self, index: usize, surface: &WlSurface) {
-        let Some(toplevel) = self.pal.windows[index].window.toplevel().cloned() else {
+        let Some(window) = self.pal.shell.get(index).map(|m| m.window.clone()) else {
+            return;
+        };
+        let Some(toplevel) = window.toplevel().cloned() else {
             return;
         };
         let initial_sent = smithay::wayland::compositor::with_states(surface, |states| {
@@ -87,18 +90,16 @@ impl State {
 
         let has_buffer =
             with_renderer_surface_state(surface, |s| s.buffer().is_some()).unwrap_or(false);
-        let mapped = self.pal.windows[index].mapped;
+        let mapped = self.pal.shell.windows()[index].mapped;
         if has_buffer && !mapped {
-            self.pal.windows[index].mapped = true;
+            self.pal.shell.set_mapped(index, true);
             self.pal.layout_window(index);
             // Focus is decided on the first buffer: foot crashes if
             // keyboard focus arrives before its first configure. The window
             // may not take it from another identity (`crate::focus`).
             self.pal.window_mapped(index);
         } else if !has_buffer && mapped {
-            self.pal.windows[index].mapped = false;
-            let window = self.pal.windows[index].window.clone();
-            self.pal.space.unmap_elem(&window);
+            self.pal.shell.set_mapped(index, false);
             self.pal.focus_after_unmap(&window);
         }
     }

@@ -38,7 +38,8 @@ impl SeatHandler for State {
     }
 
     fn cursor_image(&mut self, _seat: &Seat<Self>, image: CursorImageStatus) {
-        self.pal.cursor_status = image;
+        // Whether it shows is the stack's decision (`crate::stack`).
+        self.pal.input.set_cursor_image(image);
         if let Some(output) = self.pal.active_output() {
             self.pal.queue_redraw(&output);
         }
@@ -63,6 +64,22 @@ impl SelectionHandler for State {
         source: Option<SelectionSource>,
         _: Seat<Self>,
     ) {
+        if self.pal.lock.is_locked() {
+            // Nobody has keyboard focus while locked, so Smithay refuses
+            // already; whatever focus a client might hold, a selection set
+            // now is cleared again the moment Smithay has installed it, and
+            // its source is cancelled.
+            tracing::warn!("a selection set while locked: cleared");
+            self.pal.loop_handle.insert_idle(|state: &mut State| {
+                if state.pal.lock.is_locked() {
+                    smithay::wayland::selection::data_device::clear_data_device_selection(
+                        &state.pal.display_handle,
+                        &state.pal.seat,
+                    );
+                }
+            });
+            return;
+        }
         if ty == SelectionTarget::Clipboard {
             self.pal
                 .clipboard_new_selection(source.map(|s| s.mime_types()));
@@ -98,7 +115,8 @@ impl FractionalScaleHandler for State {
         // output) so it can render sharp from its very first buffer.
         let scale = self
             .pal
-            .windows
+            .shell
+            .windows()
             .iter()
             .find(|m| m.window.toplevel().map(|t| t.wl_surface()) == Some(&surface))
             .and_then(|m| self.pal.output_by_name(&m.output).cloned())

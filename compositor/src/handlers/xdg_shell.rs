@@ -4,23 +4,19 @@
 //! requests into calls there. Client requests to move, resize, maximize or
 //! minimize are ignored: on Palisade the compositor places every window.
 
-use smithay::desktop::{
-    find_popup_root_surface, get_popup_toplevel_coords, PopupKeyboardGrab, PopupKind,
-    PopupPointerGrab, PopupUngrabStrategy, Window,
-};
-use smithay::input::pointer::Focus;
+use smithay::desktop::{find_popup_root_surface, get_popup_toplevel_coords, PopupKind, Window};
 use smithay::reexports::wayland_protocols::xdg::decoration::zv1::server::zxdg_toplevel_decoration_v1::Mode as DecorationMode;
 use smithay::reexports::wayland_protocols::xdg::shell::server::xdg_toplevel;
 use smithay::reexports::wayland_server::protocol::{wl_output, wl_seat, wl_surface::WlSurface};
 use smithay::utils::{Rectangle, Serial};
-use smithay::wayland::seat::WaylandFocus;
+
 use smithay::wayland::shell::xdg::decoration::XdgDecorationHandler;
 use smithay::wayland::shell::xdg::{
     PopupSurface, PositionerState, ToplevelSurface, XdgShellHandler, XdgShellState,
 };
 use tracing::debug;
 
-use crate::state::{Mapped, Palisade, State};
+use crate::state::{Palisade, State};
 
 impl XdgShellHandler for State {
     fn xdg_shell_state(&mut self) -> &mut XdgShellState {
@@ -36,24 +32,13 @@ impl XdgShellHandler for State {
             .active_output()
             .map(|o| o.name())
             .unwrap_or_default();
-        let id = self.pal.next_window_id;
-        self.pal.next_window_id += 1;
-        self.pal.windows.push(Mapped {
-            id,
-            window,
-            output,
-            mapped: false,
-            border_ids: std::array::from_fn(|_| smithay::backend::renderer::element::Id::new()),
-            attention: false,
-        });
+        self.pal.shell.add(window, output);
     }
 
     fn toplevel_destroyed(&mut self, surface: ToplevelSurface) {
-        let Some(index) = self.pal.window_index_for_surface(surface.wl_surface()) else {
+        let Some(mapped) = self.pal.shell.remove(surface.wl_surface()) else {
             return;
         };
-        let mapped = self.pal.windows.remove(index);
-        self.pal.space.unmap_elem(&mapped.window);
         self.pal.focus_after_unmap(&mapped.window);
         self.pal.queue_redraw_all();
     }
@@ -62,9 +47,7 @@ impl XdgShellHandler for State {
         let kind = PopupKind::Xdg(surface.clone());
         let geometry = self.pal.unconstrained_popup_geometry(&kind, positioner);
         surface.with_pending_state(|s| s.geometry = geometry);
-        if let Err(err) = self.pal.popups.track_popup(kind) {
-            debug!("popup not tracked: {err}");
-        }
+        self.pal.shell.track_popup(kind);
     }
 
     fn reposition_request(
@@ -83,50 +66,14 @@ impl XdgShellHandler for State {
     }
 
     fn grab(&mut self, surface: PopupSurface, _seat: wl_seat::WlSeat, serial: Serial) {
-        // No grab while locked: it would hand the keyboard to a client.
-        if self.pal.is_locked() {
+        // A grab takes the keyboard: focus decides whether it may (only the
+        // focused window's menu, for a press its client received, never
+        // while locked), and keeps it (`crate::focus`).
+        if !self.pal.grant_popup_grab(&surface, serial) {
             surface.send_popup_done();
             return;
         }
-        let kind = PopupKind::Xdg(surface.clone());
-        let Ok(root) = find_popup_root_surface(&kind) else {
-            return;
-        };
-        // A grab moves keyboard focus to the popup, and the serial it is
-        // meant to carry is the client's word: only the focused window's
-        // menus may grab, or a window in the background could take the
-        // keyboard this way (`crate::focus`).
-        let focused = self.pal.focused_window();
-        if focused.and_then(|w| w.wl_surface().map(|s| s.into_owned())) != Some(root.clone()) {
-            debug!("popup grab refused: its window does not have focus");
-            surface.send_popup_done();
-            return;
-        }
-        let seat = self.pal.seat.clone();
-        let Ok(mut grab) = self.pal.popups.grab_popup(root, kind, &seat, serial) else {
-            return;
-        };
-        if let Some(keyboard) = seat.get_keyboard() {
-            if keyboard.is_grabbed()
-                && !(keyboard.has_grab(serial)
-                    || keyboard.has_grab(grab.previous_serial().unwrap_or(serial)))
-            {
-                grab.ungrab(PopupUngrabStrategy::All);
-                return;
-            }
-            keyboard.set_focus(self, grab.current_grab(), serial);
-            keyboard.set_grab(self, PopupKeyboardGrab::new(&grab), serial);
-        }
-        if let Some(pointer) = seat.get_pointer() {
-            if pointer.is_grabbed()
-                && !(pointer.has_grab(serial)
-                    || pointer.has_grab(grab.previous_serial().unwrap_or_else(|| grab.serial())))
-            {
-                grab.ungrab(PopupUngrabStrategy::All);
-                return;
-            }
-            pointer.set_grab(self, PopupPointerGrab::new(&grab), serial, Focus::Keep);
-        }
+        self.sync_focus();
     }
 
     fn fullscreen_request(
@@ -163,7 +110,7 @@ impl XdgShellHandler for State {
 
     fn parent_changed(&mut self, surface: ToplevelSurface) {
         // A toplevel that becomes a dialog is re-placed over its parent.
-        if let Some(index) = self.pal.window_index_for_surface(surface.wl_surface()) {
+        if let Some(index) = self.pal.shell.index_of(surface.wl_surface()) {
             self.pal.layout_window(index);
         }
     }
@@ -194,7 +141,7 @@ impl XdgDecorationHandler for State {
 
 /// Popups get their first configure on their first commit.
 pub(crate) fn popup_initial_configure(pal: &Palisade, surface: &WlSurface) {
-    if let Some(PopupKind::Xdg(popup)) = pal.popups.find_popup(surface) {
+    if let Some(PopupKind::Xdg(popup)) = pal.shell.popups().find_popup(surface) {
         if !popup.is_initial_configure_sent() {
             if let Err(err) = popup.send_configure() {
                 debug!("popup configure failed: {err}");
@@ -216,12 +163,11 @@ impl Palisade {
         let Ok(root) = find_popup_root_surface(popup) else {
             return fallback;
         };
-        let Some(index) = self.window_index_for_surface(&root) else {
+        let Some(mapped) = self.shell.index_of(&root).and_then(|i| self.shell.get(i)) else {
             return fallback;
         };
-        let mapped = &self.windows[index];
         let (Some(window_loc), Some(area)) = (
-            self.space.element_location(&mapped.window),
+            self.shell.element_location(&mapped.window),
             self.output_by_name(&mapped.output)
                 .and_then(|o| self.work_area(o)),
         ) else {
@@ -232,12 +178,5 @@ impl Palisade {
         target.loc -= window_loc;
         target.loc -= get_popup_toplevel_coords(popup);
         positioner.get_unconstrained_geometry(target)
-    }
-
-    /// Index of the toplevel whose root surface this is.
-    pub fn window_index_for_surface(&self, surface: &WlSurface) -> Option<usize> {
-        self.windows
-            .iter()
-            .position(|m| m.window.wl_surface().as_deref() == Some(surface))
     }
 }

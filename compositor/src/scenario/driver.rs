@@ -135,7 +135,7 @@ impl Driver {
     }
 
     pub fn mapped_windows(&self) -> usize {
-        self.state.pal.windows.iter().filter(|m| m.mapped).count()
+        self.state.pal.shell.mapped().count()
     }
 
     pub fn add_output(&mut self, spec: VirtualOutput) -> anyhow::Result<String> {

@@ -203,9 +203,9 @@ fn authenticate(driver: &mut Driver, password: &Password, timeout: Duration) -> 
     })?;
     let pal = &mut driver.state.pal;
     let generation = if pal.is_locked() {
-        pal.password.clear();
-        pal.password
-            .push_str(std::str::from_utf8(password.expose()).unwrap_or_default());
+        pal.lock.password_clear();
+        pal.lock
+            .password_push(std::str::from_utf8(password.expose()).unwrap_or_default());
         pal.submit_password()
             .context("the lock screen did not take the password")?
     } else {
@@ -225,7 +225,8 @@ fn authenticate(driver: &mut Driver, password: &Password, timeout: Duration) -> 
         outcome = d
             .state
             .pal
-            .last_auth
+            .lock
+            .last_auth()
             .filter(|(g, _)| *g == generation)
             .map(|(_, o)| o);
         if outcome.is_none() {
