@@ -8,8 +8,10 @@
 //! misbehave on purpose and assert on the outcome.
 
 mod clipboard;
+mod cursor;
 mod events;
 mod extras;
+mod input;
 mod shm;
 mod state;
 
@@ -26,7 +28,9 @@ use wayland_protocols::xdg::shell::client::xdg_toplevel::{self, XdgToplevel};
 use wayland_protocols::xdg::shell::client::xdg_wm_base::XdgWmBase;
 
 pub use clipboard::{ClipboardRead, TEXT_MIME};
+pub use cursor::{CursorSpec, SubsurfaceSpec};
 pub use extras::InhibitorId;
+pub use input::RegionRect;
 use state::{CallbackKind, Popup, ShellSurface, State, SurfaceKey, Window};
 
 pub type WindowId = usize;

@@ -204,6 +204,14 @@ impl Fixture {
         self.driver.key_chord(chord).expect("pressing a chord");
         self.step();
     }
+
+    /// A button press or release on its own (`driver.click` is both): an
+    /// implicit grab, or a drag, lasts from one to the other.
+    pub fn button(&mut self, code: u32, pressed: bool) {
+        let time = self.driver.state.pal.now_ms();
+        self.driver.state.handle_button(code, pressed, time);
+        self.step();
+    }
 }
 
 /// The identity of an app from the default config.

@@ -183,8 +183,10 @@ fn a_window_in_the_background_cannot_take_the_keyboard_with_a_popup_grab() {
     f.roundtrip(b);
     assert!(f.client(b).keyboard_events().is_empty());
 
-    // The focused window's own menu still grabs the keyboard.
-    let q = f.client(a).create_grabbing_popup(wa, &spec, 1);
+    // The focused window's own menu still grabs the keyboard, with the
+    // serial of a key it was sent (a grab must answer its own input).
+    let serial = f.client(a).last_input_serial().expect("A got the keys");
+    let q = f.client(a).create_grabbing_popup(wa, &spec, serial);
     f.wait("the menu's configure", |f| {
         !f.client(a).popup_configures(q).is_empty()
     });

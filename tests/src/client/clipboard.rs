@@ -16,6 +16,7 @@ use wayland_client::protocol::wl_data_device::{self, WlDataDevice};
 use wayland_client::protocol::wl_data_device_manager::WlDataDeviceManager;
 use wayland_client::protocol::wl_data_offer::WlDataOffer;
 use wayland_client::protocol::wl_data_source::{self, WlDataSource};
+use wayland_client::protocol::wl_surface::WlSurface;
 use wayland_client::{delegate_noop, event_created_child, Connection, Dispatch, QueueHandle};
 
 use super::state::State;
@@ -132,6 +133,29 @@ impl TestClient {
     /// Starts a drag of `text` from window `w` (wl_data_device.start_drag), with the serial of
     /// our last button press, which must still be held. False when nothing could be sent.
     pub fn start_drag(&mut self, w: usize, text: &str) -> bool {
+        self.drag(w, text, None)
+    }
+
+    /// Like [`Self::start_drag`], with a drag icon: a `size` surface in
+    /// `rgba`, committed once it has the icon role (as toolkits draw it), and
+    /// kept alive for as long as the client is.
+    pub fn start_drag_with_icon(
+        &mut self,
+        w: usize,
+        text: &str,
+        size: (i32, i32),
+        rgba: [u8; 4],
+    ) -> bool {
+        let Some(icon) = self.solid_surface(size, rgba) else {
+            return false;
+        };
+        let sent = self.drag(w, text, Some(&icon));
+        icon.commit();
+        self.state.extra_surfaces.push(icon);
+        sent
+    }
+
+    fn drag(&mut self, w: usize, text: &str, icon: Option<&WlSurface>) -> bool {
         let (Some(manager), Some(device), Some(serial)) = (
             self.state.data_device_manager.clone(),
             self.state.clipboard.device.clone(),
@@ -141,7 +165,7 @@ impl TestClient {
         };
         let source = self.text_source(&manager, text);
         let origin = self.state.windows[w].shell.surface.clone();
-        device.start_drag(Some(&source), &origin, None, serial);
+        device.start_drag(Some(&source), &origin, icon, serial);
         true
     }
 

@@ -5,6 +5,7 @@ use wayland_client::protocol::wl_buffer::{self, WlBuffer};
 use wayland_client::protocol::wl_callback::{self, WlCallback};
 use wayland_client::protocol::wl_compositor::WlCompositor;
 use wayland_client::protocol::wl_keyboard::{self, WlKeyboard};
+use wayland_client::protocol::wl_pointer::{self, WlPointer};
 use wayland_client::protocol::wl_registry::{self, WlRegistry};
 use wayland_client::protocol::wl_seat::{self, WlSeat};
 use wayland_client::protocol::wl_shm::WlShm;
@@ -265,9 +266,14 @@ on_event!(WlKeyboard, (), |state, _, event, _, _, _| {
         wl_keyboard::Event::Key {
             key,
             state: key_state,
+            serial,
             ..
         } => {
             let pressed = matches!(key_state, WEnum::Value(wl_keyboard::KeyState::Pressed));
+            if pressed {
+                state.input_serials.key = Some(serial);
+                state.input_serials.latest = Some(serial);
+            }
             KeyboardEvent::Key { key, pressed }
         }
         wl_keyboard::Event::Modifiers { mods_depressed, .. } => KeyboardEvent::Modifiers {
@@ -281,36 +287,34 @@ on_event!(WlKeyboard, (), |state, _, event, _, _, _| {
 // Interfaces without events, or whose events (shm formats, surface enter/leave, preferred
 // scale) no test needs.
 delegate_noop!(State: WlCompositor);
+delegate_noop!(State: wayland_client::protocol::wl_region::WlRegion);
 delegate_noop!(State: wayland_client::protocol::wl_subsurface::WlSubsurface);
 delegate_noop!(State: wayland_protocols::wp::viewporter::client::wp_viewport::WpViewport);
 
-impl Dispatch<wayland_client::protocol::wl_pointer::WlPointer, ()> for State {
-    fn event(
-        state: &mut Self,
-        _: &wayland_client::protocol::wl_pointer::WlPointer,
-        event: wayland_client::protocol::wl_pointer::Event,
-        _: &(),
-        _: &Connection,
-        _: &QueueHandle<Self>,
-    ) {
-        use wayland_client::protocol::wl_pointer::Event;
-        match event {
-            Event::Enter {
-                serial, surface, ..
-            } => state.pointer_enter = Some((serial, surface)),
-            Event::Leave { .. } => state.pointer_enter = None,
-            Event::Button {
-                serial,
-                state:
-                    wayland_client::WEnum::Value(
-                        wayland_client::protocol::wl_pointer::ButtonState::Pressed,
-                    ),
-                ..
-            } => state.button_serial = Some(serial),
-            _ => {}
+on_event!(WlPointer, (), |state, _, event, _, _, _| {
+    match event {
+        wl_pointer::Event::Enter {
+            serial, surface, ..
+        } => {
+            state.pointer_enter = Some((serial, surface));
+            state.pointer_history.enters += 1;
+            state.pointer_history.last_enter_serial = Some(serial);
         }
+        wl_pointer::Event::Leave { .. } => state.pointer_enter = None,
+        wl_pointer::Event::Button {
+            serial,
+            state: button_state,
+            ..
+        } => {
+            state.pointer_history.buttons += 1;
+            if matches!(button_state, WEnum::Value(wl_pointer::ButtonState::Pressed)) {
+                state.button_serial = Some(serial);
+                state.input_serials.latest = Some(serial);
+            }
+        }
+        _ => {}
     }
-}
+});
 delegate_noop!(State: WlShmPool);
 delegate_noop!(State: WlSubcompositor);
 delegate_noop!(State: ZxdgDecorationManagerV1);

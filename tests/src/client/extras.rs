@@ -16,7 +16,9 @@ use super::{shm, TestClient, WindowId};
 pub type InhibitorId = usize;
 
 impl TestClient {
-    fn solid_surface(&mut self, size: (i32, i32), rgba: [u8; 4]) -> Option<WlSurface> {
+    /// A new surface with a solid `size` buffer attached and damaged, not
+    /// committed: the caller gives it a role first or commits it itself.
+    pub(super) fn solid_surface(&mut self, size: (i32, i32), rgba: [u8; 4]) -> Option<WlSurface> {
         let compositor = self.state.compositor.clone()?;
         let shm = self.state.shm.clone()?;
         let surface = compositor.create_surface(&self.qh, ());

@@ -111,6 +111,9 @@ pub(super) struct State {
     pub(super) pointer_enter: Option<(u32, WlSurface)>,
     /// Serial of the last button press, for wl_data_device.start_drag.
     pub(super) button_serial: Option<u32>,
+    /// Serials of the user input we were sent, for xdg_popup.grab.
+    pub(super) input_serials: InputSerials,
+    pub(super) pointer_history: PointerHistory,
     /// Kept alive so their buffers stay attached.
     pub(super) extra_surfaces: Vec<WlSurface>,
     pub(super) subsurfaces: Vec<wayland_client::protocol::wl_subsurface::WlSubsurface>,
@@ -124,6 +127,27 @@ pub(super) struct State {
     >,
     pub(super) idle_inhibitors:
         Vec<wayland_protocols::wp::idle_inhibit::zv1::client::zwp_idle_inhibitor_v1::ZwpIdleInhibitorV1>,
+}
+
+/// Serials of input events (presses only: a grab is meant to answer a press).
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct InputSerials {
+    /// The last wl_keyboard.key press.
+    pub(super) key: Option<u32>,
+    /// The last key or button press, whichever came later.
+    pub(super) latest: Option<u32>,
+}
+
+/// How much of the pointer this client was ever given, so a test can say
+/// "it never had the pointer" after the fact.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct PointerHistory {
+    pub(super) enters: usize,
+    /// wl_pointer.button events, presses and releases.
+    pub(super) buttons: usize,
+    /// The serial of the last wl_pointer.enter, kept after the leave: a
+    /// hostile client may still use it for set_cursor.
+    pub(super) last_enter_serial: Option<u32>,
 }
 
 impl ShellSurface {
