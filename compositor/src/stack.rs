@@ -322,5 +322,8 @@ fn clamp_rect(
     }
     // Inside `area`, so every value fits in i32 again.
     let i = |v: i64| v as i32;
-    Some(Rectangle::new((i(x0), i(y0)).into(), (i(x1 - x0), i(y1 - y0)).into()))
+    Some(Rectangle::new(
+        (i(x0), i(y0)).into(),
+        (i(x1 - x0), i(y1 - y0)).into(),
+    ))
 }

@@ -48,7 +48,11 @@ fn drag_onto(target: &str) -> usize {
     f.driver.state.handle_button(BTN_LEFT, false, time);
     f.roundtrip(b);
     f.roundtrip(a);
-    assert_eq!(f.driver.state.pal.input.drag_identity(), None, "the drag ended");
+    assert_eq!(
+        f.driver.state.pal.input.drag_identity(),
+        None,
+        "the drag ended"
+    );
     entered
 }
 

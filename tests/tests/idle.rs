@@ -76,7 +76,8 @@ fn idle_time_locks_the_screen_never_before_the_configured_time() {
         assert_eq!(px.count_near([255, 0, 0], 8), 0, "{name} shows the client");
     }
     assert_eq!(
-        f.driver.state.pal.lock.requests(), 1,
+        f.driver.state.pal.lock.requests(),
+        1,
         "one idle period, one lock request"
     );
 }

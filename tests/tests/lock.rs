@@ -283,10 +283,7 @@ fn a_wrong_password_keeps_it_locked_and_an_answer_for_an_old_lock_is_ignored() {
     f.wait("the rejection", |f| {
         f.driver.state.pal.lock.phase() == Phase::Locked
     });
-    assert_eq!(
-        f.driver.state.pal.lock.message(),
-        Some("Wrong password")
-    );
+    assert_eq!(f.driver.state.pal.lock.message(), Some("Wrong password"));
     // An "accepted" meant for the first lock ends nothing.
     type_text(&mut f, "again\n");
     answer_password(&mut f, &mut peer, AuthOutcome::Accepted, Some(first));
@@ -317,7 +314,10 @@ fn without_a_helper_nothing_unlocks() {
         f.step();
     }
     assert!(f.driver.state.pal.is_locked());
-    assert!(f.driver.state.pal.lock.message().is_some(), "no reason shown");
+    assert!(
+        f.driver.state.pal.lock.message().is_some(),
+        "no reason shown"
+    );
     let frame = f.driver.pixels(OUT).expect("pixels");
     assert_no_client_colour(&[(OUT.into(), frame)], 1);
 }

@@ -356,7 +356,11 @@ fn unlock_and_signals_from_others_are_ignored() {
     forge(SESSION_PATH, SESSION, "Lock", None);
     logind.session_signal("Lock");
     f.wait("logind's Lock", |f| f.driver.state.pal.lock.requests() >= 1);
-    assert_eq!(f.driver.state.pal.lock.requests(), 1, "a forged Lock counted");
+    assert_eq!(
+        f.driver.state.pal.lock.requests(),
+        1,
+        "a forged Lock counted"
+    );
     f.wait("the lock to be engaged", |f| {
         f.driver.state.pal.lock.phase() == Phase::Locked
     });
@@ -369,7 +373,8 @@ fn unlock_and_signals_from_others_are_ignored() {
         f.driver.state.pal.lock.requests() >= 2
     });
     assert_eq!(
-        f.driver.state.pal.lock.requests(), 2,
+        f.driver.state.pal.lock.requests(),
+        2,
         "a forged PrepareForSleep counted"
     );
     // The session stayed locked throughout: the same lock, not a new one.

@@ -158,6 +158,24 @@ fn a_client_cursor_above_its_hotspot_is_cropped_to_the_work_area() {
 
 #[test]
 fn a_client_cursor_subsurface_is_cropped_to_the_work_area() {
+    // A 16x16 cursor carrying a 48x48 subsurface that reaches 40 px above
+    // the pointer: small enough to be shown, so it is cropped at the strip.
+    let spec = CursorSpec {
+        subsurfaces: vec![SubsurfaceSpec {
+            pos: (-16, -40),
+            size: (48, 48),
+            rgba: GREEN,
+        }],
+        ..CursorSpec::solid((16, 16), GREEN, (0, 0))
+    };
+    // Rows 32..48 of the subsurface show below the strip.
+    assert_cursor_kept_out_of_the_strip(&spec, 48 * 16);
+}
+
+#[test]
+fn a_client_cursor_with_a_strip_wide_subsurface_is_replaced_by_the_compositors() {
+    // The reported attack: a 16x16 cursor with a 1280x190 subsurface at
+    // (-600,-200) painted a fake panel over 39,680 of the strip's pixels.
     let spec = CursorSpec {
         subsurfaces: vec![SubsurfaceSpec {
             pos: (-600, -200),
@@ -166,9 +184,7 @@ fn a_client_cursor_subsurface_is_cropped_to_the_work_area() {
         }],
         ..CursorSpec::solid((16, 16), GREEN, (0, 0))
     };
-    // The cursor itself shows below the pointer; its subsurface spans the
-    // strip's width.
-    assert_cursor_kept_out_of_the_strip(&spec, 16 * 16);
+    assert_cursor_replaced(&spec);
 }
 
 #[test]
@@ -184,28 +200,46 @@ fn a_client_cursor_moved_up_by_its_attach_offset_is_cropped_to_the_work_area() {
 
 #[test]
 fn a_client_cursor_scaled_by_a_viewport_is_cropped_to_the_work_area() {
+    // A 16x16 buffer shown 64x64 around the pointer: rows 8..72, the top
+    // 24 in the strip.
+    let spec = CursorSpec {
+        viewport: Some((64, 64)),
+        ..CursorSpec::solid((16, 16), GREEN, (32, 32))
+    };
+    // Pixman filters the scaled edges, so count only well inside them.
+    assert_cursor_kept_out_of_the_strip(&spec, 60 * 36);
+}
+
+#[test]
+fn a_client_cursor_scaled_past_256_px_by_a_viewport_is_replaced_by_the_compositors() {
     let spec = CursorSpec {
         viewport: Some((1280, 400)),
         ..CursorSpec::solid((16, 16), GREEN, (640, 200))
     };
-    // 1280x400 centred on the pointer: 240 rows below the strip show it.
-    assert_cursor_kept_out_of_the_strip(&spec, 1280 * 200);
+    assert_cursor_replaced(&spec);
 }
 
-#[test]
-fn a_client_cursor_larger_than_256_px_is_replaced_by_the_compositors() {
-    let mut f = cursor_set(&CursorSpec::solid((300, 300), GREEN, (150, 150)));
+/// A's cursor `spec` is not shown at all: the strip is the panel's, none
+/// of the cursor's colour is on the output, and the compositor's cursor is
+/// at the pointer.
+fn assert_cursor_replaced(spec: &CursorSpec) {
+    let mut f = cursor_set(spec);
     let mut breaches = Breaches::default();
     check_strip_is_panel(&mut f, LEFT, &mut breaches);
     let px = f.pixels(LEFT);
-    let shown = px.count_near(rgb(GREEN), 8);
+    let shown = px.count_near(rgb(spec.rgba), 8);
     breaches.check(shown == 0, || {
-        format!("{shown} pixels of the 300x300 cursor are on the output")
+        format!("{shown} pixels of the cursor are on the output")
     });
     breaches.check(compositor_cursor_at(&px, (640, 40)), || {
         "the compositor's cursor is not drawn at the pointer".into()
     });
     breaches.assert_none("a cursor image over 256x256 px is replaced by the compositor's");
+}
+
+#[test]
+fn a_client_cursor_larger_than_256_px_is_replaced_by_the_compositors() {
+    assert_cursor_replaced(&CursorSpec::solid((300, 300), GREEN, (150, 150)));
 }
 
 // ---------------------------------------------------------------------------
@@ -649,7 +683,7 @@ fn a_drag_icon_is_drawn_cropped_to_the_work_area_and_never_while_locked() {
     );
     f.roundtrip(a);
     assert_eq!(
-        f.driver.state.pal.drag_identity.as_deref(),
+        f.driver.state.pal.input.drag_identity(),
         Some("a"),
         "the compositor did not see the drag start"
     );
