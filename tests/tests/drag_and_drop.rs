@@ -36,7 +36,7 @@ fn drag_onto(target: &str) -> usize {
     assert!(f.client(a).start_drag(wa, "dragged secret"), "no drag sent");
     f.roundtrip(a);
     assert!(
-        f.driver.state.pal.input.drag_identity().as_deref() == Some("a"),
+        f.driver.state.pal.input.drag_identity() == Some("a"),
         "the compositor did not see the drag start"
     );
     for x in [600.0, 900.0, 1100.0, 1200.0] {
