@@ -22,6 +22,7 @@ use smithay::desktop::utils::{
     surface_primary_scanout_output, update_surface_primary_scanout_output,
     OutputPresentationFeedback,
 };
+use smithay::input::pointer::CursorImageStatus;
 use smithay::output::Output;
 use smithay::reexports::wayland_protocols::wp::presentation_time::server::wp_presentation_feedback;
 use smithay::reexports::wayland_server::protocol::wl_surface::WlSurface;
@@ -280,7 +281,9 @@ impl Palisade {
         }
         // Cursor images and drag icons are answered only while the stack
         // shows them.
-        let shown: Vec<WlSurface> = (self.stack(output).into_iter())
+        let extras = self.input.drag_icon().is_some()
+            || matches!(self.input.cursor_image(), CursorImageStatus::Surface(_));
+        let shown: Vec<WlSurface> = (self.stack(output).filter(|_| extras).into_iter())
             .flat_map(|s| s.layers().to_vec())
             .filter_map(|l| match l {
                 Layer::Cursor(Cursor::Client { surface, .. }) | Layer::DragIcon(surface, _) => {

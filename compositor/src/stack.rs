@@ -148,8 +148,25 @@ impl Under {
 }
 
 impl Palisade {
-    /// The stack of `output` as it is now.
+    /// The stack of `output` as it is now, as drawn.
     pub fn stack(&self, output: &Output) -> Option<OutputStack> {
+        let mut stack = self.hit_stack(output)?;
+        let pointer = self.input.pointer_location();
+        if self.input.cursor_visible() && stack.geometry.to_f64().contains(pointer) {
+            let mut front = Vec::new();
+            front.push(Layer::Cursor(self.cursor_choice(&stack, pointer)));
+            let locked = stack.locked();
+            if let Some(icon) = self.input.drag_icon().filter(|_| !locked) {
+                front.push(Layer::DragIcon(icon.clone(), pointer.to_i32_round()));
+            }
+            stack.layers.splice(0..0, front);
+        }
+        Some(stack)
+    }
+
+    /// The stack without what is only drawn at the pointer (the cursor
+    /// and a drag's icon, which are never hit): all hit-testing needs.
+    fn hit_stack(&self, output: &Output) -> Option<OutputStack> {
         let geometry = self.output_geometry(output)?;
         let work_area = self.work_area(output)?;
         let mut stack = OutputStack {
@@ -172,15 +189,6 @@ impl Palisade {
                 }
             }
         }
-        let pointer = self.input.pointer_location();
-        if self.input.cursor_visible() && geometry.to_f64().contains(pointer) {
-            let mut front = Vec::new();
-            front.push(Layer::Cursor(self.cursor_choice(&stack, pointer)));
-            if let Some(icon) = self.input.drag_icon().filter(|_| !locked) {
-                front.push(Layer::DragIcon(icon.clone(), pointer.to_i32_round()));
-            }
-            stack.layers.splice(0..0, front);
-        }
         Some(stack)
     }
 
@@ -189,7 +197,7 @@ impl Palisade {
         let Some(output) = self.shell.space().output_under(pos).next() else {
             return Under::Nothing;
         };
-        match self.stack(output) {
+        match self.hit_stack(output) {
             Some(stack) => stack.under(pos),
             None => Under::Nothing,
         }
