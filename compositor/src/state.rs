@@ -118,19 +118,8 @@ pub struct Status {
     pub battery: palisade_panel::BatteryState,
 }
 
-pub struct State {
-    pub backend: Backend,
-    pub pal: Palisade,
-}
-
-pub struct Palisade {
-    pub display_handle: DisplayHandle,
-    pub loop_handle: LoopHandle<'static, State>,
-    pub loop_signal: LoopSignal,
-    pub start_time: Instant,
-    pub config: Config,
-    pub theme: palisade_themes::Theme,
-
+/// Smithay's state for every protocol Palisade offers.
+pub struct Protocols {
     pub compositor_state: CompositorState,
     pub xdg_shell_state: XdgShellState,
     pub xdg_decoration_state: XdgDecorationState,
@@ -145,6 +134,24 @@ pub struct Palisade {
     pub keyboard_shortcuts_inhibit_state: KeyboardShortcutsInhibitState,
     pub idle_inhibit_state: smithay::wayland::idle_inhibit::IdleInhibitManagerState,
     pub dmabuf: Option<(DmabufState, DmabufGlobal)>,
+}
+
+pub struct State {
+    pub backend: Backend,
+    pub pal: Palisade,
+}
+
+pub struct Palisade {
+    pub display_handle: DisplayHandle,
+    pub loop_handle: LoopHandle<'static, State>,
+    pub loop_signal: LoopSignal,
+    pub start_time: Instant,
+    pub config: Config,
+    pub theme: palisade_themes::Theme,
+
+    /// Smithay's per-protocol bookkeeping (what each global is gated by is
+    /// in `handlers/globals.rs`).
+    pub protocols: Protocols,
 
     pub seat: Seat<State>,
     /// The windows, their places and stacking order.
@@ -343,20 +350,22 @@ impl Palisade {
             start_time: Instant::now(),
             config,
             theme,
-            compositor_state,
-            xdg_shell_state,
-            xdg_decoration_state,
-            shm_state,
-            seat_state,
-            output_manager_state,
-            data_device_state,
-            viewporter_state,
-            fractional_scale_state,
-            presentation_state,
-            cursor_shape_state,
-            keyboard_shortcuts_inhibit_state,
-            idle_inhibit_state,
-            dmabuf: None,
+            protocols: Protocols {
+                compositor_state,
+                xdg_shell_state,
+                xdg_decoration_state,
+                shm_state,
+                seat_state,
+                output_manager_state,
+                data_device_state,
+                viewporter_state,
+                fractional_scale_state,
+                presentation_state,
+                cursor_shape_state,
+                keyboard_shortcuts_inhibit_state,
+                idle_inhibit_state,
+                dmabuf: None,
+            },
             seat,
             shell: Default::default(),
             focus: Default::default(),

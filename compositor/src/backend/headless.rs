@@ -91,7 +91,7 @@ impl Headless {
         let formats = self.renderer.dmabuf_formats();
         let mut state = smithay::wayland::dmabuf::DmabufState::new();
         let global = state.create_global::<State>(&pal.display_handle, formats);
-        pal.dmabuf = Some((state, global));
+        pal.protocols.dmabuf = Some((state, global));
 
         for spec in std::mem::take(&mut self.initial) {
             if let Err(err) = self.add_output(pal, spec) {

@@ -175,7 +175,7 @@ impl Udev {
                     state.create_global::<State>(&pal.display_handle, formats)
                 }
             };
-        pal.dmabuf = Some((state, global));
+        pal.protocols.dmabuf = Some((state, global));
         self.rescan(pal);
     }
 

@@ -73,7 +73,7 @@ impl Winit {
         if formats.iter().next().is_some() {
             let mut state = smithay::wayland::dmabuf::DmabufState::new();
             let global = state.create_global::<State>(&pal.display_handle, formats);
-            pal.dmabuf = Some((state, global));
+            pal.protocols.dmabuf = Some((state, global));
         }
         pal.add_output(self.output.clone());
 

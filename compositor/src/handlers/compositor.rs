@@ -14,7 +14,7 @@ use crate::state::{ClientState, State};
 
 impl CompositorHandler for State {
     fn compositor_state(&mut self) -> &mut CompositorState {
-        &mut self.pal.compositor_state
+        &mut self.pal.protocols.compositor_state
     }
 
     fn client_compositor_state<'a>(&self, client: &'a Client) -> &'a CompositorClientState {
@@ -111,6 +111,6 @@ impl BufferHandler for State {
 
 impl ShmHandler for State {
     fn shm_state(&self) -> &ShmState {
-        &self.pal.shm_state
+        &self.pal.protocols.shm_state
     }
 }

@@ -15,7 +15,7 @@ use crate::state::{ClientState, Palisade, State};
 
 impl KeyboardShortcutsInhibitHandler for State {
     fn keyboard_shortcuts_inhibit_state(&mut self) -> &mut KeyboardShortcutsInhibitState {
-        &mut self.pal.keyboard_shortcuts_inhibit_state
+        &mut self.pal.protocols.keyboard_shortcuts_inhibit_state
     }
 
     fn new_inhibitor(&mut self, inhibitor: KeyboardShortcutsInhibitor) {

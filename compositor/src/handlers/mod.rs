@@ -34,7 +34,7 @@ impl SeatHandler for State {
     type TouchFocus = WlSurface;
 
     fn seat_state(&mut self) -> &mut SeatState<State> {
-        &mut self.pal.seat_state
+        &mut self.pal.protocols.seat_state
     }
 
     fn cursor_image(&mut self, _seat: &Seat<Self>, image: CursorImageStatus) {
@@ -102,7 +102,7 @@ impl SelectionHandler for State {
 
 impl DataDeviceHandler for State {
     fn data_device_state(&self) -> &DataDeviceState {
-        &self.pal.data_device_state
+        &self.pal.protocols.data_device_state
     }
 }
 impl ServerDndGrabHandler for State {}
@@ -133,6 +133,7 @@ impl DmabufHandler for State {
     fn dmabuf_state(&mut self) -> &mut DmabufState {
         &mut self
             .pal
+            .protocols
             .dmabuf
             .as_mut()
             .expect("the dmabuf global exists only together with its state")

@@ -20,7 +20,7 @@ use crate::state::{Palisade, State};
 
 impl XdgShellHandler for State {
     fn xdg_shell_state(&mut self) -> &mut XdgShellState {
-        &mut self.pal.xdg_shell_state
+        &mut self.pal.protocols.xdg_shell_state
     }
 
     fn new_toplevel(&mut self, surface: ToplevelSurface) {
