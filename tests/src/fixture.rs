@@ -519,3 +519,26 @@ impl Fixture {
         peer
     }
 }
+
+impl Fixture {
+    /// The Key events client `c` received from index `from` of its event
+    /// log on, as (evdev code, pressed), after a round trip.
+    pub fn keys_since(&mut self, c: ClientId, from: usize) -> Vec<(u32, bool)> {
+        self.roundtrip(c);
+        (self.client(c).keyboard_events()[from..].iter())
+            .filter_map(|e| match e {
+                crate::client::KeyboardEvent::Key { key, pressed } => Some((*key, *pressed)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// The evdev codes of "secret" (what `type_text("secret")` sends), pressed
+/// then released each.
+pub fn secret_keys() -> Vec<(u32, bool)> {
+    [31, 18, 46, 19, 18, 20]
+        .into_iter()
+        .flat_map(|k| [(k, true), (k, false)])
+        .collect()
+}

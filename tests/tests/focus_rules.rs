@@ -10,9 +10,10 @@ use std::time::Duration;
 use palisade::config::Config;
 use palisade_panel::Hit;
 use palisade_shortcuts::proto::{Request, UsbGrant};
-use palisade_tests::client::{KeyboardEvent, PositionerSpec};
+use palisade_tests::client::PositionerSpec;
 use palisade_tests::fixture::{
-    identity, output, require_program, window_area, window_id, ClientId, Fixture, HelperPeer,
+    identity, output, require_program, secret_keys, window_area, window_id, ClientId, Fixture,
+    HelperPeer,
 };
 
 const OUT: &str = "headless-1";
@@ -32,28 +33,6 @@ fn app(a: (&str, &str, [u8; 3])) -> palisade::Identity {
 fn area_px() -> u64 {
     let [_, _, w, h] = window_area([0, 32, 1280, 768]);
     (w * h) as u64
-}
-
-/// The Key events `c` received from index `from` of its event log on, as
-/// (evdev code, pressed).
-fn keys_since(f: &mut Fixture, c: ClientId, from: usize) -> Vec<(u32, bool)> {
-    f.roundtrip(c);
-    f.client(c).keyboard_events()[from..]
-        .iter()
-        .filter_map(|e| match e {
-            KeyboardEvent::Key { key, pressed } => Some((*key, *pressed)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// evdev codes of "secret", pressed then released each.
-fn secret_keys() -> Vec<(u32, bool)> {
-    // s e c r e t
-    [31, 18, 46, 19, 18, 20]
-        .into_iter()
-        .flat_map(|k| [(k, true), (k, false)])
-        .collect()
 }
 
 /// The window's record in the state JSON, by identity.
@@ -131,7 +110,7 @@ fn a_window_of_another_identity_does_not_take_focus_and_wants_attention() {
     let from_a = f.client(a).keyboard_events().len();
     f.driver.type_text("secret").expect("typing");
     f.step();
-    assert_eq!(keys_since(&mut f, a, from_a), secret_keys());
+    assert_eq!(f.keys_since(a, from_a), secret_keys());
     let b_events = f.client(b).keyboard_events().to_vec();
     assert!(
         b_events.is_empty(),
@@ -179,7 +158,7 @@ fn a_window_in_the_background_cannot_take_the_keyboard_with_a_popup_grab() {
     let from = f.client(a).keyboard_events().len();
     f.driver.type_text("secret").expect("typing");
     f.step();
-    assert_eq!(keys_since(&mut f, a, from), secret_keys());
+    assert_eq!(f.keys_since(a, from), secret_keys());
     f.roundtrip(b);
     assert!(f.client(b).keyboard_events().is_empty());
 
@@ -245,7 +224,7 @@ fn attention_clears_when_the_user_focuses_the_window() {
     let from = f.client(b).keyboard_events().len();
     f.driver.type_text("secret").expect("typing");
     f.step();
-    assert_eq!(keys_since(&mut f, b, from), secret_keys());
+    assert_eq!(f.keys_since(b, from), secret_keys());
 
     // A click on the mail window's panel entry.
     let idc = window_id(&f.driver, "mail");

@@ -24,7 +24,7 @@ use palisade_shortcuts::proto::{Request, UsbGrant};
 use palisade_tests::client::{
     CursorSpec, KeyboardEvent, PopupId, PositionerSpec, SubsurfaceSpec, WindowId,
 };
-use palisade_tests::fixture::{identity, output, window_id, ClientId, Fixture};
+use palisade_tests::fixture::{identity, output, secret_keys, window_id, ClientId, Fixture};
 use wayland_protocols::xdg::shell::client::xdg_positioner::{Anchor, Gravity};
 use wayland_protocols::xdg::shell::client::xdg_toplevel::State as XdgState;
 
@@ -245,26 +245,6 @@ fn a_client_cursor_larger_than_256_px_is_replaced_by_the_compositors() {
 // ---------------------------------------------------------------------------
 // Rule 8: focus is one value, and a grab needs focus and a serial of its own.
 
-/// The Key events `c` received from index `from` of its log on, as (evdev
-/// code, pressed).
-fn keys_since(f: &mut Fixture, c: ClientId, from: usize) -> Vec<(u32, bool)> {
-    f.roundtrip(c);
-    (f.client(c).keyboard_events()[from..].iter())
-        .filter_map(|e| match e {
-            KeyboardEvent::Key { key, pressed } => Some((*key, *pressed)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// evdev codes of "secret", pressed then released each.
-fn secret_keys() -> Vec<(u32, bool)> {
-    [31, 18, 46, 19, 18, 20]
-        .into_iter()
-        .flat_map(|k| [(k, true), (k, false)])
-        .collect()
-}
-
 /// Whether `w`'s newest configure says it is activated.
 fn activated(f: &mut Fixture, c: ClientId, w: WindowId) -> bool {
     (f.client(c).configures(w).last()).is_some_and(|c| c.states.contains(&XdgState::Activated))
@@ -379,11 +359,11 @@ fn check_one_focus(
     let from_other = f.client(other.0).keyboard_events().len();
     f.driver.type_text("secret").expect("typing");
     f.step();
-    let got = keys_since(f, c, from);
+    let got = f.keys_since(c, from);
     breaches.check(got == secret_keys(), || {
         format!("{id}'s window, meant to have focus, got {got:?}, not the typed \"secret\"")
     });
-    let leaked = keys_since(f, other.0, from_other);
+    let leaked = f.keys_since(other.0, from_other);
     breaches.check(leaked.is_empty(), || {
         format!("the other window's client got keys: {leaked:?}")
     });
