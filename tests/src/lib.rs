@@ -6,5 +6,6 @@ pub mod binary;
 pub mod client;
 pub mod dbus;
 pub mod fixture;
+pub mod fuzz;
 pub mod helper;
 pub mod live;

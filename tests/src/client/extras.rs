@@ -68,8 +68,11 @@ impl TestClient {
     }
 
     /// Whether the pointer is over one of our surfaces (wl_pointer.enter).
+    /// A surface we destroyed no longer counts: the server cannot send a
+    /// leave for it.
     pub fn has_pointer_focus(&self) -> bool {
-        self.state.pointer_enter.is_some()
+        use wayland_client::Proxy;
+        (self.state.pointer_enter.as_ref()).is_some_and(|(_, surface)| surface.is_alive())
     }
 
     /// Set a cursor image of `size` in `rgba`, using the last enter serial.

@@ -81,3 +81,34 @@ impl TestClient {
         shell.surface.commit();
     }
 }
+
+impl TestClient {
+    /// The protocol id of window `w`'s wl_surface. The compositor's object
+    /// for that surface has the same id on this client's connection, so a
+    /// test can tell which of our windows a compositor-side window is.
+    pub fn window_surface_id(&self, w: WindowId) -> u32 {
+        use wayland_client::Proxy;
+        self.state.windows[w].shell.surface.id().protocol_id()
+    }
+
+    /// Asks for an interactive move (`resize` false) or a resize from the
+    /// bottom-right corner of window `w`, with the serial of our last
+    /// button press (0 if none): what a client-side title bar sends.
+    pub fn request_move_or_resize(&mut self, w: WindowId, resize: bool) {
+        use wayland_protocols::xdg::shell::client::xdg_toplevel::ResizeEdge;
+        let (Some(seat), serial) = (self.state.seat.clone(), self.state.button_serial) else {
+            return;
+        };
+        let window = &self.state.windows[w];
+        if window.shell.destroyed {
+            return;
+        }
+        let serial = serial.unwrap_or(0);
+        match resize {
+            true => window
+                .toplevel
+                .resize(&seat, serial, ResizeEdge::BottomRight),
+            false => window.toplevel._move(&seat, serial),
+        }
+    }
+}
