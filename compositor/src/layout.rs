@@ -115,15 +115,19 @@ impl Palisade {
 
     /// The work area minus the identity border all around.
     pub fn window_area(&self, output: &Output) -> Option<Rectangle<i32, Logical>> {
-        let area = self.work_area(output)?;
+        Some(self.window_area_in(self.work_area(output)?))
+    }
+
+    /// The window area inside the work area `area`.
+    pub fn window_area_in(&self, area: Rectangle<i32, Logical>) -> Rectangle<i32, Logical> {
         let bw = self
             .theme
             .border_width
             .clamp(0, area.size.w.min(area.size.h) / 4);
-        Some(Rectangle::new(
+        Rectangle::new(
             (area.loc.x + bw, area.loc.y + bw).into(),
             (area.size.w - 2 * bw, area.size.h - 2 * bw).into(),
-        ))
+        )
     }
 
     /// The output a window lives on; a window whose output went away moves

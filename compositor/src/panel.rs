@@ -177,8 +177,8 @@ impl Palisade {
 
     /// The strip's height on `output`, in logical pixels.
     pub fn panel_height(&self, output: &Output) -> i32 {
-        let h = self.output_geometry(output).map(|g| g.size.h).unwrap_or(0);
-        self.theme.panel_height.clamp(0, h.max(0))
+        let geo = self.output_geometry(output).unwrap_or_default();
+        self.work_area_in(geo).loc.y - geo.loc.y
     }
 
     /// What a click at global logical `pos` on the strip means, if anything.

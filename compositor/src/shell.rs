@@ -38,6 +38,8 @@ pub struct Shell {
     windows: Vec<Mapped>,
     popups: PopupManager,
     next_id: u64,
+    /// The window last activated, so an unchanged focus costs nothing.
+    activated: Option<Window>,
 }
 
 impl Default for Shell {
@@ -47,6 +49,7 @@ impl Default for Shell {
             windows: Vec::new(),
             popups: PopupManager::default(),
             next_id: 1,
+            activated: None,
         }
     }
 }
@@ -213,6 +216,12 @@ impl Shell {
     /// Exactly `focused` is activated, every other window not; windows whose
     /// state changed are sent a configure. Called only by focus.
     pub(crate) fn set_activated(&mut self, focused: Option<&Window>) {
+        // New windows start deactivated, so only a change of `focused`
+        // changes anything.
+        if self.activated.as_ref() == focused {
+            return;
+        }
+        self.activated = focused.cloned();
         for m in &self.windows {
             let changed = m.window.set_activated(Some(&m.window) == focused);
             if let Some(toplevel) = m.window.toplevel() {

@@ -167,8 +167,13 @@ impl Palisade {
     /// The stack without what is only drawn at the pointer (the cursor
     /// and a drag's icon, which are never hit): all hit-testing needs.
     fn hit_stack(&self, output: &Output) -> Option<OutputStack> {
-        let geometry = self.output_geometry(output)?;
-        let work_area = self.work_area(output)?;
+        Some(self.hit_stack_in(output, self.output_geometry(output)?))
+    }
+
+    /// The same, for an output whose rectangle is known.
+    fn hit_stack_in(&self, output: &Output, geometry: Rectangle<i32, Logical>) -> OutputStack {
+        let work_area = self.work_area_in(geometry);
+        let window_area = self.window_area_in(work_area);
         let mut stack = OutputStack {
             geometry,
             work_area,
@@ -184,21 +189,21 @@ impl Palisade {
                 .filter_map(|w| self.shell.entry(w))
                 .filter(|m| m.mapped && m.output == name);
             for m in windows {
-                if let Some(layer) = self.window_layer(m, work_area, output) {
+                if let Some(layer) = self.window_layer(m, work_area, window_area) {
                     stack.layers.push(Layer::Window(layer));
                 }
             }
         }
-        Some(stack)
+        stack
     }
 
     /// What is under `pos` (global), on whichever output holds it.
     pub fn under(&self, pos: Point<f64, Logical>) -> Under {
-        let Some(output) = self.shell.space().output_under(pos).next() else {
-            return Under::Nothing;
-        };
-        match self.hit_stack(output) {
-            Some(stack) => stack.under(pos),
+        let found = (self.outputs.iter())
+            .filter_map(|o| Some((&o.output, self.output_geometry(&o.output)?)))
+            .find(|(_, geo)| geo.to_f64().contains(pos));
+        match found {
+            Some((output, geo)) => self.hit_stack_in(output, geo).under(pos),
             None => Under::Nothing,
         }
     }
@@ -207,7 +212,7 @@ impl Palisade {
         &self,
         m: &crate::shell::Mapped,
         work_area: Rectangle<i32, Logical>,
-        output: &Output,
+        window_area: Rectangle<i32, Logical>,
     ) -> Option<WindowLayer> {
         let loc = self.shell.element_location(&m.window)?;
         let geometry = m.window.geometry();
@@ -215,10 +220,7 @@ impl Palisade {
         let bw = self.theme.border_width.max(0);
         // The border goes just outside the window as placed, inside the
         // work area.
-        let border = self
-            .window_area(output)
-            .and_then(|a| clamp_rect(a, wide(loc), geometry.size, 0))
-            .filter(|_| bw > 0);
+        let border = clamp_rect(window_area, wide(loc), geometry.size, 0).filter(|_| bw > 0);
         // Client sizes can be anything: every rectangle is clamped into the
         // work area before it is combined.
         let bbox = m.window.bbox_with_popups();

@@ -235,7 +235,12 @@ impl State {
     pub fn refresh(&mut self) {
         self.pal.shell.refresh();
         self.sync_focus();
-        self.sync_pointer();
+        // Whatever changes what is under a still pointer (a lock, a window
+        // mapped, raised or redrawn) asks for a frame: only then can the
+        // pointer's surface have changed.
+        if self.pal.outputs.iter().any(|o| o.redraw.needed) {
+            self.sync_pointer();
+        }
         self.pal.children.reap();
         self.render_pending();
         if let Err(err) = self.pal.display_handle.flush_clients() {
@@ -478,12 +483,16 @@ impl Palisade {
 
     /// The output minus the reserved strip: where windows may be.
     pub fn work_area(&self, output: &Output) -> Option<Rectangle<i32, Logical>> {
-        let geo = self.output_geometry(output)?;
-        let strip = self.panel_height(output);
-        Some(Rectangle::new(
+        Some(self.work_area_in(self.output_geometry(output)?))
+    }
+
+    /// The work area of an output whose rectangle is `geo`.
+    pub fn work_area_in(&self, geo: Rectangle<i32, Logical>) -> Rectangle<i32, Logical> {
+        let strip = self.theme.panel_height.clamp(0, geo.size.h.max(0));
+        Rectangle::new(
             (geo.loc.x, geo.loc.y + strip).into(),
             (geo.size.w, geo.size.h - strip).into(),
-        ))
+        )
     }
 
     /// The output under the pointer, else the first one.
