@@ -236,9 +236,9 @@ impl State {
         self.pal.shell.refresh();
         self.sync_focus();
         // Whatever changes what is under a still pointer (a lock, a window
-        // mapped, raised or redrawn) asks for a frame: only then can the
-        // pointer's surface have changed.
-        if self.pal.outputs.iter().any(|o| o.redraw.needed) {
+        // mapped, raised or redrawn) asks for a frame, which marks the
+        // pointer: only then can its surface have changed.
+        if self.pal.input.take_stack_changed() {
             self.sync_pointer();
         }
         self.pal.children.reap();
@@ -464,16 +464,20 @@ impl Palisade {
     }
 
     /// Mark outputs as needing a frame; the loop renders them when paced.
+    /// Whatever changes what an output shows comes here, so this is also
+    /// where the pointer's surface is marked for deciding again.
     pub fn queue_redraw(&mut self, output: &Output) {
         if let Some(entry) = self.outputs.iter_mut().find(|o| &o.output == output) {
             entry.redraw.needed = true;
         }
+        self.input.mark_stack_changed();
     }
 
     pub fn queue_redraw_all(&mut self) {
         for entry in &mut self.outputs {
             entry.redraw.needed = true;
         }
+        self.input.mark_stack_changed();
     }
 
     /// The output's rectangle in global logical coordinates.

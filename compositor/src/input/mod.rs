@@ -38,6 +38,9 @@ pub struct InputState {
     /// shown is the stack's decision.
     cursor: CursorImageStatus,
     drag: Option<Drag>,
+    /// What the outputs show changed since the pointer's surface was last
+    /// decided (see `State::refresh`).
+    stack_changed: bool,
 }
 
 /// A client's drag under way.
@@ -57,6 +60,7 @@ impl Default for InputState {
             cursor_visible: false,
             cursor: CursorImageStatus::default_named(),
             drag: None,
+            stack_changed: false,
         }
     }
 }
@@ -108,6 +112,14 @@ impl InputState {
             self.pointer = first.loc.to_f64()
                 + Point::from((first.size.w as f64 / 2.0, first.size.h as f64 / 2.0));
         }
+    }
+
+    pub fn mark_stack_changed(&mut self) {
+        self.stack_changed = true;
+    }
+
+    pub fn take_stack_changed(&mut self) -> bool {
+        std::mem::take(&mut self.stack_changed)
     }
 
     /// Keys whose press the compositor took and whose release it waits for.
