@@ -49,6 +49,10 @@ pub struct Config {
     pub keyboard: KeyboardConfig,
     /// Whether to open a public `WAYLAND_DISPLAY` socket.
     pub public_socket: bool,
+    /// How the DRM backend draws: `renderer = "auto" | "gles" | "pixman"`.
+    /// `auto` (the default) is GLES, falling back to pixman on dumb buffers
+    /// when EGL or GBM cannot start. PALISADE_RENDERER overrides it.
+    pub renderer: RendererChoice,
     /// The theme: `theme = "dark" | "light" | "high-contrast"` or a path to
     /// a theme file (relative to the config file). Default: dark.
     pub theme: palisade_themes::Theme,
@@ -238,6 +242,18 @@ impl Config {
         let binding_list = keep(&mut errors, raw.bindings.unwrap_or_default().validate(&cx));
         let lock_config = keep(&mut errors, raw.lock.unwrap_or_default().validate(&cx));
         let policy = keep(&mut errors, raw.policy.unwrap_or_default().validate(&cx));
+        let renderer = match &raw.renderer {
+            None => RendererChoice::Auto,
+            Some(name) => RendererChoice::parse(name.get_ref()).unwrap_or_else(|| {
+                let why = format!(
+                    "renderer {:?} is not one of {}",
+                    name.get_ref(),
+                    RendererChoice::NAMES
+                );
+                errors.push(cx.err(name.span(), why));
+                RendererChoice::Auto
+            }),
+        };
         let theme = match raw.theme {
             None => Some(palisade_themes::Theme::default()),
             Some(name) => load_theme(&cx, name).map_err(|e| errors.extend(e)).ok(),
@@ -277,6 +293,7 @@ impl Config {
                     apps,
                     keyboard,
                     public_socket: raw.public_socket,
+                    renderer,
                     theme,
                     bindings: Bindings {
                         focus_next,
@@ -405,11 +422,34 @@ fn parse_color(s: &str) -> Option<[u8; 3]> {
     Some([byte(0)?, byte(2)?, byte(4)?])
 }
 
+/// Which renderer the DRM backend uses (see `Config::renderer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RendererChoice {
+    #[default]
+    Auto,
+    Gles,
+    Pixman,
+}
+
+impl RendererChoice {
+    pub const NAMES: &'static str = "auto, gles or pixman";
+
+    pub fn parse(name: &str) -> Option<RendererChoice> {
+        match name {
+            "auto" => Some(RendererChoice::Auto),
+            "gles" => Some(RendererChoice::Gles),
+            "pixman" => Some(RendererChoice::Pixman),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
     public_socket: bool,
+    renderer: Option<Spanned<String>>,
     theme: Option<Spanned<String>>,
     keyboard: Option<RawKeyboard>,
     bindings: Option<RawBindings>,

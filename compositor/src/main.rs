@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use palisade::backend::{headless::VirtualOutput, Backend, Headless, Kind};
 use palisade::cli::{self, Command};
+use palisade::config::RendererChoice;
 use palisade::config::{self, Config};
 use palisade::helper::{HelperLink, ENV as HELPER_ENV};
 use palisade::State;
@@ -120,6 +121,7 @@ fn run(
         Kind::Winit => Backend::Winit(Box::new(palisade::backend::Winit::new(&display.handle())?)),
         Kind::Udev => Backend::Udev(Box::new(palisade::backend::Udev::new(
             &event_loop.handle(),
+            renderer_choice(&config)?,
         )?)),
     };
     let mut state = State::new(
@@ -158,4 +160,17 @@ fn run(
         .run(None, &mut state, |state| state.refresh())
         .context("running the event loop")?;
     Ok(())
+}
+
+/// The renderer for the DRM backend: PALISADE_RENDERER, else the config's.
+fn renderer_choice(config: &palisade::config::Config) -> anyhow::Result<RendererChoice> {
+    match std::env::var("PALISADE_RENDERER") {
+        Ok(name) => RendererChoice::parse(&name).with_context(|| {
+            format!(
+                "PALISADE_RENDERER={name:?} is not one of {}",
+                RendererChoice::NAMES
+            )
+        }),
+        Err(_) => Ok(config.renderer),
+    }
 }

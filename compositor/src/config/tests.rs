@@ -102,6 +102,9 @@ const REJECTED: &[(&str, usize, &str)] = &[
     ("[policy]\nbrowser = []\n", 2, "browser"),
     (app!("a", "globals = [\"wl_shm\",\n \"zwp_virtual_keyboard_manager_v1\"]\n"), 7, "globals: \"zwp_virtual_keyboard_manager_v1\" is never offered"),
     (app!("a", "globals = \"wl_shm\"\n"), 6, "sequence"),
+    // The renderer.
+    ("public_socket = false\nrenderer = \"vulkan\"\n", 2, "renderer \"vulkan\" is not one of auto, gles or pixman"),
+    ("renderer = 1\n", 1, "string"),
     // Garbage.
     ("\u{0}", 1, ""),
     ("[[app]]", 1, "missing field"),
@@ -320,4 +323,17 @@ fn the_policy_section_and_app_globals_set_each_identitys_globals() {
     );
     assert_eq!(c.app("term").unwrap().globals, Some(p.for_identity("term")));
     assert_eq!(c.app("web").unwrap().globals, None);
+}
+
+#[test]
+fn the_renderer_is_auto_unless_the_config_says() {
+    assert_eq!(Config::embedded_default().renderer, RendererChoice::Auto);
+    for (name, want) in [
+        ("auto", RendererChoice::Auto),
+        ("gles", RendererChoice::Gles),
+        ("pixman", RendererChoice::Pixman),
+    ] {
+        let config = parse(&format!("renderer = \"{name}\"\n")).expect("a valid renderer");
+        assert_eq!(config.renderer, want, "{name}");
+    }
 }

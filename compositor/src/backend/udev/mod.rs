@@ -1,5 +1,6 @@
 //! The DRM/KMS backend: Palisade as the session's compositor on real
-//! displays. One GPU (the primary) renders with GLES on GBM/EGL, libinput
+//! displays. One GPU (the primary) renders with GLES on GBM/EGL, or with
+//! pixman on dumb buffers when those cannot start (`gpu.rs`), libinput
 //! reads the input devices, and libseat hands out device access and VT
 //! switches.
 //!
@@ -8,90 +9,51 @@
 //! stays `pending` until the VBlank for its CRTC arrives, so the display
 //! itself paces rendering and an idle screen costs nothing.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+mod gpu;
+
+use std::path::PathBuf;
 
 use anyhow::{anyhow, Context};
 use smithay::backend::allocator::dmabuf::Dmabuf;
-use smithay::backend::allocator::gbm::{GbmAllocator, GbmBufferFlags, GbmDevice};
 use smithay::backend::allocator::Fourcc;
-use smithay::backend::drm::compositor::{DrmCompositor, FrameFlags, PrimaryPlaneElement};
-use smithay::backend::drm::exporter::gbm::GbmFramebufferExporter;
-use smithay::backend::drm::{DrmDevice, DrmDeviceFd, DrmEvent, DrmNode, NodeType};
-use smithay::backend::egl::{EGLContext, EGLDisplay};
+use smithay::backend::drm::{DrmEvent, DrmNode};
 use smithay::backend::input::InputEvent;
 use smithay::backend::libinput::{LibinputInputBackend, LibinputSessionInterface};
-use smithay::backend::renderer::gles::GlesRenderer;
-use smithay::backend::renderer::ImportDma;
 use smithay::backend::session::libseat::LibSeatSession;
 use smithay::backend::session::{Event as SessionEvent, Session};
 use smithay::backend::udev::{all_gpus, primary_gpu, UdevBackend, UdevEvent};
-use smithay::output::{Mode, Output, PhysicalProperties, Scale};
-use smithay::reexports::calloop::{LoopHandle, RegistrationToken};
-use smithay::reexports::drm::control::{
-    connector, crtc, Device as _, Mode as DrmMode, ModeTypeFlags, ResourceHandles,
-};
+use smithay::reexports::calloop::LoopHandle;
+use smithay::reexports::drm::control::{connector, Device as _, Mode as DrmMode, ModeTypeFlags};
 use smithay::reexports::input::Libinput;
-use smithay::reexports::rustix::fs::OFlags;
-use smithay::reexports::wayland_server::backend::GlobalId;
-use smithay::utils::{DeviceFd, Transform};
 use smithay::wayland::dmabuf::{DmabufFeedbackBuilder, DmabufState};
 use tracing::{debug, info, warn};
 
 use super::Backend;
+use crate::config::RendererChoice;
 use crate::state::{Palisade, State};
-
-type Compositor =
-    DrmCompositor<GbmAllocator<DrmDeviceFd>, GbmFramebufferExporter<DrmDeviceFd>, (), DrmDeviceFd>;
+use gpu::{Gpu, Screen};
 
 /// Scan-out formats to try, in order. 8-bit only: 10-bit gains nothing for
 /// what Palisade shows and is where drivers disagree most.
-const COLOR_FORMATS: [Fourcc; 2] = [Fourcc::Argb8888, Fourcc::Abgr8888];
+pub(super) const COLOR_FORMATS: [Fourcc; 2] = [Fourcc::Argb8888, Fourcc::Abgr8888];
 
 /// Used when a mode reports no refresh rate, so pacing never divides by zero.
-const FALLBACK_REFRESH_MHZ: i32 = 60_000;
-
-/// One lit connector: the CRTC driving it, its output and its compositor.
-struct Screen {
-    // First field, so it drops first: its surface turns the CRTC off while
-    // the device is still open.
-    compositor: Compositor,
-    output: Output,
-    global: GlobalId,
-    connector: connector::Handle,
-    crtc: crtc::Handle,
-    /// One refresh cycle of the mode in use.
-    refresh: Duration,
-}
-
-/// An open GPU with its displays. Only the primary GPU is opened; a second
-/// one would be another `Gpu`, and outputs wired to a display-only device
-/// would need Smithay's multi-GPU renderer, which one GPU does not.
-struct Gpu {
-    // Field order is drop order: compositors, then the renderer, then the
-    // GBM and DRM devices they were built on.
-    screens: Vec<Screen>,
-    renderer: GlesRenderer,
-    gbm: GbmDevice<DrmDeviceFd>,
-    drm: DrmDevice,
-    node: DrmNode,
-    /// Where clients should allocate; advertised through dmabuf feedback.
-    render_node: DrmNode,
-    /// The DRM event source (VBlanks) in the event loop.
-    notifier: RegistrationToken,
-}
+pub(super) const FALLBACK_REFRESH_MHZ: i32 = 60_000;
 
 pub struct Udev {
     // Before `session`: the GPU's file descriptor came from the session.
     gpu: Option<Gpu>,
     primary: DrmNode,
+    /// Which renderer to use (`renderer` in the config, or
+    /// PALISADE_RENDERER): kept for when the GPU is opened again.
+    renderer: RendererChoice,
     libinput: Libinput,
     session: LibSeatSession,
 }
 
 /// The backend and the rest of the state, borrowed apart, from inside an
 /// event-loop callback.
-fn split(state: &mut State) -> Option<(&mut Udev, &mut Palisade)> {
+pub(super) fn split(state: &mut State) -> Option<(&mut Udev, &mut Palisade)> {
     match &mut state.backend {
         Backend::Udev(udev) => Some((&mut **udev, &mut state.pal)),
         _ => None,
@@ -101,7 +63,10 @@ fn split(state: &mut State) -> Option<(&mut Udev, &mut Palisade)> {
 impl Udev {
     /// Open the session, the primary GPU and the input devices. Fails
     /// cleanly, before touching any display, when there is no seat or GPU.
-    pub fn new(handle: &LoopHandle<'static, State>) -> anyhow::Result<Udev> {
+    pub fn new(
+        handle: &LoopHandle<'static, State>,
+        renderer: RendererChoice,
+    ) -> anyhow::Result<Udev> {
         let (mut session, notifier) = LibSeatSession::new().map_err(|e| {
             anyhow!(
                 "cannot open a seat session ({e}): the udev backend needs seatd or \
@@ -121,7 +86,7 @@ impl Udev {
             .udev_assign_seat(&seat)
             .map_err(|()| anyhow!("libinput cannot take the input devices of seat {seat}"))?;
 
-        let gpu = Gpu::open(&mut session, handle, &path)?;
+        let gpu = Gpu::open(&mut session, handle, &path, renderer)?;
         info!(gpu = %path.display(), %seat, "udev backend ready");
 
         handle
@@ -153,6 +118,7 @@ impl Udev {
         Ok(Udev {
             gpu: Some(gpu),
             primary,
+            renderer,
             libinput,
             session,
         })
@@ -165,16 +131,20 @@ impl Udev {
         let formats = gpu.renderer.dmabuf_formats();
         let mut state = DmabufState::new();
         // Default feedback names the render node so clients allocate on this
-        // GPU; older (v3) clients still get the format list from it.
-        let global =
-            match DmabufFeedbackBuilder::new(gpu.render_node.dev_id(), formats.clone()).build() {
-                Ok(feedback) => state
-                    .create_global_with_default_feedback::<State>(&pal.display_handle, &feedback),
-                Err(err) => {
-                    warn!("building dmabuf feedback failed, offering formats only: {err}");
-                    state.create_global::<State>(&pal.display_handle, formats)
-                }
-            };
+        // GPU; older (v3) clients still get the format list from it. Pixman
+        // only maps what clients share: no render node to point them at.
+        let feedback = (gpu.renderer.uses_gpu())
+            .then(|| DmabufFeedbackBuilder::new(gpu.render_node.dev_id(), formats.clone()).build());
+        let global = match feedback {
+            Some(Ok(feedback)) => {
+                state.create_global_with_default_feedback::<State>(&pal.display_handle, &feedback)
+            }
+            Some(Err(err)) => {
+                warn!("building dmabuf feedback failed, offering formats only: {err}");
+                state.create_global::<State>(&pal.display_handle, formats)
+            }
+            None => state.create_global::<State>(&pal.display_handle, formats),
+        };
         pal.protocols.dmabuf = Some((state, global));
         self.rescan(pal);
     }
@@ -187,52 +157,15 @@ impl Udev {
         if !gpu.drm.is_active() {
             return;
         }
-        let Some(screen) = gpu.screens.iter_mut().find(|s| s.output.name() == name) else {
+        let Some((queued, refresh)) = gpu.render(pal, name) else {
             return;
         };
-        let output = screen.output.clone();
-        let frame = pal.output_elements(&mut gpu.renderer, &output);
-        let queued = match screen.compositor.render_frame(
-            &mut gpu.renderer,
-            &frame.elements,
-            pal.theme.background,
-            FrameFlags::DEFAULT,
-        ) {
-            Ok(rendered) => {
-                // Without in-fences KMS could scan out a half-drawn buffer.
-                if rendered.needs_sync() {
-                    if let PrimaryPlaneElement::Swapchain(element) = &rendered.primary_element {
-                        if let Err(err) = element.sync.wait() {
-                            warn!(output = %name, "waiting for rendering to finish: {err:?}");
-                        }
-                    }
-                }
-                let is_empty = rendered.is_empty;
-                pal.render.last_states = rendered.states;
-                // Rendered from the lock's stack: this output shows the lock.
-                pal.locked_frame_rendered(&output, frame.locked);
-                if is_empty {
-                    // Nothing changed on screen, so no VBlank will come.
-                    false
-                } else {
-                    match screen.compositor.queue_frame(()) {
-                        Ok(()) => true,
-                        Err(err) => {
-                            warn!(output = %name, "queueing a frame failed: {err}");
-                            false
-                        }
-                    }
-                }
-            }
-            Err(err) => {
-                warn!(output = %name, "rendering failed: {err}");
-                false
-            }
+        let Some(output) = pal.output_by_name(name).cloned() else {
+            return;
         };
         // Frame callbacks go out now rather than at the VBlank: `frame_done`
         // clears `needed`, and at the VBlank that would swallow commits that
         // arrived while the flip was in flight.
-        let refresh = screen.refresh;
         pal.frame_done(&output, refresh);
         if queued {
             if let Some(entry) = pal.output_entry_mut(name) {
@@ -254,9 +187,9 @@ impl Udev {
         };
         for screen in &mut gpu.screens {
             if on {
-                screen.compositor.reset_buffers();
-            } else if let Err(err) = screen.compositor.clear() {
-                warn!(output = %screen.output.name(), "switching the output off: {err}");
+                screen.reset_buffers();
+            } else {
+                screen.clear();
             }
             if let Some(entry) = pal.output_entry_mut(&screen.output.name()) {
                 // A flip in flight never completes once cleared.
@@ -267,7 +200,7 @@ impl Udev {
 
     pub(super) fn import_dmabuf(&mut self, dmabuf: &Dmabuf) -> bool {
         match &mut self.gpu {
-            Some(gpu) => gpu.renderer.import_dmabuf(dmabuf, None).is_ok(),
+            Some(gpu) => gpu.renderer.import_dmabuf(dmabuf),
             None => false,
         }
     }
@@ -279,7 +212,7 @@ impl Udev {
         }
     }
 
-    fn on_drm_event(&mut self, pal: &mut Palisade, node: DrmNode, event: DrmEvent) {
+    pub(super) fn on_drm_event(&mut self, pal: &mut Palisade, node: DrmNode, event: DrmEvent) {
         let Some(gpu) = self.gpu.as_mut().filter(|g| g.node == node) else {
             return;
         };
@@ -290,9 +223,7 @@ impl Udev {
                 };
                 let name = screen.output.name();
                 // Releases the buffer that was on screen back to the swapchain.
-                if let Err(err) = screen.compositor.frame_submitted() {
-                    warn!(output = %name, "completing a page flip failed: {err}");
-                }
+                screen.frame_submitted();
                 if let Some(entry) = pal.output_entry_mut(&name) {
                     entry.redraw.pending = false;
                 }
@@ -324,10 +255,8 @@ impl Udev {
                     for screen in &mut gpu.screens {
                         // Whoever had the VT may have changed the CRTC; read it
                         // again, and forget buffer ages so the frame is full.
-                        if let Err(err) = screen.compositor.reset_state() {
-                            warn!(output = %screen.output.name(), "resetting the output failed: {err}");
-                        }
-                        screen.compositor.reset_buffers();
+                        screen.reset_state();
+                        screen.reset_buffers();
                     }
                 }
                 // Monitors may have come and gone while we were away.
@@ -353,7 +282,7 @@ impl Udev {
                 if self.gpu.is_some() {
                     return;
                 }
-                match Gpu::open(&mut self.session, &pal.loop_handle, &path) {
+                match Gpu::open(&mut self.session, &pal.loop_handle, &path, self.renderer) {
                     Ok(gpu) => {
                         self.gpu = Some(gpu);
                         self.rescan(pal);
@@ -424,177 +353,6 @@ impl Udev {
     }
 }
 
-impl Gpu {
-    /// Open the GPU at `path` through the session and build its renderer.
-    fn open(
-        session: &mut LibSeatSession,
-        handle: &LoopHandle<'static, State>,
-        path: &Path,
-    ) -> anyhow::Result<Gpu> {
-        let node = DrmNode::from_path(path)
-            .with_context(|| format!("{} is not a DRM device", path.display()))?;
-        let flags = OFlags::RDWR | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
-        let fd = session
-            .open(path, flags)
-            .map_err(|e| anyhow!("opening {} through the session: {e}", path.display()))?;
-        let fd = DrmDeviceFd::new(DeviceFd::from(fd));
-        // true: start from a known state with every connector off; the
-        // flash happens once, at startup.
-        let (drm, notifier) =
-            DrmDevice::new(fd.clone(), true).context("taking over the display controller")?;
-        let gbm = GbmDevice::new(fd).context("creating the GBM device")?;
-        // Nothing else in this process creates EGL displays for this GBM
-        // device or calls eglTerminate on them.
-        // SAFETY: so Smithay owns the display's lifetime, as required.
-        let display =
-            unsafe { EGLDisplay::new(gbm.clone()) }.context("creating the EGL display")?;
-        let context = EGLContext::new(&display).context("creating the EGL context")?;
-        // SAFETY: the context was just created on this thread and is never
-        // made current on, or sent to, another thread.
-        let renderer =
-            unsafe { GlesRenderer::new(context) }.context("creating the GLES renderer")?;
-        let render_node = node
-            .node_with_type(NodeType::Render)
-            .and_then(Result::ok)
-            .unwrap_or(node);
-        let notifier = handle
-            .insert_source(notifier, move |event, _, state: &mut State| {
-                if let Some((udev, pal)) = split(state) {
-                    udev.on_drm_event(pal, node, event);
-                }
-            })
-            .map_err(|e| anyhow!("listening to {}: {}", path.display(), e.error))?;
-        Ok(Gpu {
-            screens: Vec::new(),
-            renderer,
-            gbm,
-            drm,
-            node,
-            render_node,
-            notifier,
-        })
-    }
-
-    /// Drop every output of this GPU and stop listening to it.
-    fn close(mut self, pal: &mut Palisade) {
-        for screen in std::mem::take(&mut self.screens) {
-            screen.close(pal);
-        }
-        pal.loop_handle.remove(self.notifier);
-    }
-
-    /// Light a connected connector: pick its mode and a free CRTC, create
-    /// the output and its compositor, and announce it.
-    fn light(
-        &mut self,
-        pal: &mut Palisade,
-        resources: &ResourceHandles,
-        info: &connector::Info,
-        name: &str,
-    ) -> anyhow::Result<Screen> {
-        anyhow::ensure!(
-            pal.output_by_name(name).is_none(),
-            "an output named {name:?} exists already"
-        );
-        let mode = preferred_mode(info.modes()).context("the connector reports no modes")?;
-        let crtc = self
-            .free_crtc(resources, info)
-            .context("no free CRTC can drive this connector")?;
-        let surface = self
-            .drm
-            .create_surface(crtc, mode, &[info.handle()])
-            .context("creating the DRM surface")?;
-
-        let (width_mm, height_mm) = info.size().unwrap_or((0, 0));
-        let output = Output::new(
-            name.to_owned(),
-            PhysicalProperties {
-                size: (width_mm as i32, height_mm as i32).into(),
-                subpixel: info.subpixel().into(),
-                make: "Unknown".into(),
-                model: "Unknown".into(),
-            },
-        );
-        let wl_mode = Mode::from(mode);
-        output.change_current_state(
-            Some(wl_mode),
-            Some(Transform::Normal),
-            Some(Scale::Integer(1)),
-            None,
-        );
-        output.set_preferred(wl_mode);
-
-        let allocator = GbmAllocator::new(
-            self.gbm.clone(),
-            GbmBufferFlags::RENDERING | GbmBufferFlags::SCANOUT,
-        );
-        // No import node: client buffers are always composited, never put
-        // on a plane directly, so what reaches the screen is exactly what
-        // `output_elements` decided, the trusted strip included.
-        let exporter = GbmFramebufferExporter::new(self.gbm.clone(), None);
-        let renderer_formats = self.renderer.egl_context().dmabuf_render_formats().clone();
-        let compositor = DrmCompositor::new(
-            &output,
-            surface,
-            None,
-            allocator,
-            exporter,
-            COLOR_FORMATS,
-            renderer_formats,
-            self.drm.cursor_size(),
-            Some(self.gbm.clone()),
-        )
-        .context("creating the output's compositor")?;
-
-        let refresh_mhz = if wl_mode.refresh > 0 {
-            wl_mode.refresh
-        } else {
-            FALLBACK_REFRESH_MHZ
-        };
-        let global = output.create_global::<State>(&pal.display_handle);
-        pal.add_output(output.clone());
-        Ok(Screen {
-            compositor,
-            output,
-            global,
-            connector: info.handle(),
-            crtc,
-            refresh: Duration::from_nanos(1_000_000_000_000 / refresh_mhz as u64),
-        })
-    }
-
-    /// A CRTC that one of the connector's encoders can use and that no
-    /// other output already drives.
-    fn free_crtc(
-        &self,
-        resources: &ResourceHandles,
-        info: &connector::Info,
-    ) -> Option<crtc::Handle> {
-        let taken: Vec<crtc::Handle> = self.screens.iter().map(|s| s.crtc).collect();
-        info.encoders()
-            .iter()
-            .filter_map(|&encoder| match self.drm.get_encoder(encoder) {
-                Ok(encoder) => Some(encoder),
-                Err(err) => {
-                    warn!(?encoder, "reading an encoder failed: {err}");
-                    None
-                }
-            })
-            .flat_map(|encoder| resources.filter_crtcs(encoder.possible_crtcs()))
-            .find(|crtc| !taken.contains(crtc))
-    }
-}
-
-impl Screen {
-    /// Withdraw the output from clients and the layout, then turn it off.
-    fn close(self, pal: &mut Palisade) {
-        let name = self.output.name();
-        pal.remove_output(&name);
-        pal.display_handle.remove_global::<State>(self.global);
-        // Dropping the compositor clears the CRTC (if we still hold DRM master).
-    }
-}
-
 /// The primary GPU (the one the firmware booted with), else any GPU.
 fn find_primary_gpu(seat: &str) -> anyhow::Result<PathBuf> {
     if let Some(path) = primary_gpu(seat).context("asking udev for the primary GPU")? {
@@ -610,7 +368,7 @@ fn find_primary_gpu(seat: &str) -> anyhow::Result<PathBuf> {
 /// The connector's preferred mode, else its first (drivers list the best
 /// first). Modes with zero totals are skipped: Smithay divides by them when
 /// it computes the refresh rate.
-fn preferred_mode(modes: &[DrmMode]) -> Option<DrmMode> {
+pub(super) fn preferred_mode(modes: &[DrmMode]) -> Option<DrmMode> {
     let usable: Vec<DrmMode> = modes
         .iter()
         .filter(|m| m.hsync().2 > 0 && m.vsync().2 > 0)
