@@ -77,6 +77,9 @@ pub(super) struct Screen {
     pub(super) crtc: crtc::Handle,
     /// One refresh cycle of the mode in use.
     pub(super) refresh: Duration,
+    /// The frame in flight was rendered from the lock's stack: once it is
+    /// on screen (its VBlank), this output shows the lock.
+    locked_in_flight: bool,
 }
 
 /// An open GPU with its displays. Only the primary GPU is opened; a second
@@ -221,7 +224,7 @@ impl Gpu {
     pub(super) fn render(&mut self, pal: &mut Palisade, name: &str) -> Option<(bool, Duration)> {
         let screen = self.screens.iter_mut().find(|s| s.output.name() == name)?;
         let output = screen.output.clone();
-        let queued = match (&mut self.renderer, &mut screen.compositor) {
+        let shown = match (&mut self.renderer, &mut screen.compositor) {
             (GpuRenderer::Gles { renderer, .. }, ScreenCompositor::Gles(c)) => {
                 render_on(pal, &mut **renderer, c, &output)
             }
@@ -230,9 +233,15 @@ impl Gpu {
             }
             _ => {
                 warn!(output = %name, "the output's compositor does not match the renderer");
-                false
+                Shown::Failed
             }
         };
+        let queued = matches!(shown, Shown::Queued { .. });
+        screen.locked_in_flight = matches!(shown, Shown::Queued { locked: true });
+        if let Shown::Unchanged { locked: true } = shown {
+            // The screen already shows this locked frame.
+            pal.locked_frame_rendered(&output, true);
+        }
         Some((queued, screen.refresh))
     }
 
@@ -294,6 +303,7 @@ impl Gpu {
             connector: info.handle(),
             crtc,
             refresh: Duration::from_nanos(1_000_000_000_000 / refresh_mhz as u64),
+            locked_in_flight: false,
         })
     }
 
@@ -373,13 +383,18 @@ impl Screen {
         // Dropping the compositor clears the CRTC (if we still hold DRM master).
     }
 
-    /// The page flip completed: its buffer goes back to the swapchain.
-    pub(super) fn frame_submitted(&mut self) {
+    /// The page flip completed: its buffer goes back to the swapchain, and
+    /// a locked frame is now what the output shows (the lock counts as
+    /// engaged once every output got that far).
+    pub(super) fn frame_submitted(&mut self, pal: &mut Palisade) {
         let name = self.output.name();
         if let Err(err) =
             with_compositor!(self, c => c.frame_submitted().map(|_| ()).map_err(|e| e.to_string()))
         {
             warn!(output = %name, "completing a page flip failed: {err}");
+        }
+        if std::mem::take(&mut self.locked_in_flight) {
+            pal.locked_frame_rendered(&self.output, true);
         }
     }
 
@@ -405,14 +420,26 @@ impl Screen {
     }
 }
 
-/// Render `output` with `renderer` through `compositor`; whether a frame
-/// was queued.
+/// What became of a frame.
+enum Shown {
+    /// Queued for the next VBlank; `locked`: built from the lock's stack.
+    Queued {
+        locked: bool,
+    },
+    /// Nothing changed on screen, so nothing was queued.
+    Unchanged {
+        locked: bool,
+    },
+    Failed,
+}
+
+/// Render `output` with `renderer` through `compositor`.
 fn render_on<R, A, F>(
     pal: &mut Palisade,
     renderer: &mut R,
     compositor: &mut DrmCompositor<A, F, (), DrmDeviceFd>,
     output: &Output,
-) -> bool
+) -> Shown
 where
     R: Renderer + ImportAll + ImportMem + Bind<Dmabuf>,
     R::TextureId: Send + Clone + Texture + 'static,
@@ -433,7 +460,7 @@ where
             Ok(rendered) => rendered,
             Err(err) => {
                 warn!(output = %name, "rendering failed: {err}");
-                return false;
+                return Shown::Failed;
             }
         };
     // Without in-fences KMS could scan out a half-drawn buffer.
@@ -446,17 +473,16 @@ where
     }
     let is_empty = rendered.is_empty;
     pal.render.last_states = rendered.states;
-    // Rendered from the lock's stack: this output shows the lock.
-    pal.locked_frame_rendered(output, frame.locked);
+    let locked = frame.locked;
     if is_empty {
         // Nothing changed on screen, so no VBlank will come.
-        return false;
+        return Shown::Unchanged { locked };
     }
     match compositor.queue_frame(()) {
-        Ok(()) => true,
+        Ok(()) => Shown::Queued { locked },
         Err(err) => {
             warn!(output = %name, "queueing a frame failed: {err}");
-            false
+            Shown::Failed
         }
     }
 }

@@ -223,7 +223,7 @@ impl Udev {
                 };
                 let name = screen.output.name();
                 // Releases the buffer that was on screen back to the swapchain.
-                screen.frame_submitted();
+                screen.frame_submitted(pal);
                 if let Some(entry) = pal.output_entry_mut(&name) {
                     entry.redraw.pending = false;
                 }
